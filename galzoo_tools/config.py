@@ -1,0 +1,120 @@
+"""One place for the choices every notebook makes: scale, device, seeds, paths, threads.
+
+``GALZOO_SCALE`` (``tiny`` | ``small`` | ``full``) picks a preset; tests set ``tiny`` so every
+notebook runs in well under a minute on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "Scale",
+    "SCALES",
+    "get_scale",
+    "get_device",
+    "seed_everything",
+    "repo_root",
+    "data_dir",
+    "cache_dir",
+    "set_cpu_threads",
+]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big a run is: number of galaxies, image size, epochs and batch size."""
+
+    name: str
+    n_galaxies: int
+    image_size: int
+    epochs: int
+    batch_size: int
+    description: str
+
+    def with_(self, **changes: object) -> "Scale":
+        """A copy with some fields changed, e.g. ``scale.with_(epochs=3)``."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+SCALES: dict[str, Scale] = {
+    "tiny": Scale("tiny", n_galaxies=256, image_size=64, epochs=1, batch_size=32,
+                  description="CI and tests: seconds on two CPU cores"),
+    "small": Scale("small", n_galaxies=4000, image_size=128, epochs=10, batch_size=64,
+                   description="a laptop CPU: a real result in minutes"),
+    "full": Scale("full", n_galaxies=250_000, image_size=224, epochs=100, batch_size=256,
+                  description="a GPU and real GZ DECaLS data, as in the paper"),
+}
+
+
+def get_scale(scale: str | Scale | None = None) -> Scale:
+    """The preset named by ``scale``, else by ``$GALZOO_SCALE``, else ``small``."""
+    if isinstance(scale, Scale):
+        return scale
+    name = scale or os.environ.get("GALZOO_SCALE", "small")
+    try:
+        return SCALES[name.strip().lower()]
+    except KeyError:
+        raise ValueError(
+            f"unknown scale {name!r} (from the scale argument or $GALZOO_SCALE); "
+            f"use one of {sorted(SCALES)}"
+        ) from None
+
+
+def get_device(prefer: str | None = None):
+    """CUDA if available, else Apple MPS, else CPU (``prefer`` or ``$GALZOO_DEVICE`` overrides)."""
+    import torch
+
+    wanted = prefer or os.environ.get("GALZOO_DEVICE")
+    if wanted:
+        return torch.device(wanted)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 42) -> np.random.Generator:
+    """Seed Python, NumPy and torch; returns a NumPy Generator for code that wants one."""
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return np.random.default_rng(seed)
+
+
+def set_cpu_threads(n: int | None = None) -> int:
+    """Use ``n`` torch threads (default: all cores, at most 8); returns the number set."""
+    import torch
+
+    n = n or min(os.cpu_count() or 1, 8)
+    torch.set_num_threads(n)
+    return n
+
+
+def repo_root() -> Path:
+    """The folder holding ``galzoo_tools`` (the repository root for an editable install)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The committed data folder (``$GALZOO_DATA`` overrides)."""
+    return Path(os.environ.get("GALZOO_DATA", repo_root() / "data"))
+
+
+def cache_dir() -> Path:
+    """Where downloads and generated universes go (``$GALZOO_CACHE``, default ``~/.cache/galzoo``)."""
+    path = Path(os.environ.get("GALZOO_CACHE", Path.home() / ".cache" / "galzoo"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
