@@ -1,0 +1,355 @@
+"""A plain PyTorch training loop for the decision-tree model, written to be read.
+
+One epoch = one pass over the training galaxies: images in, Dirichlet concentrations out,
+the Dirichlet–multinomial loss of the volunteers' votes, AdamW, gradient clipping, a warm-up
+then cosine learning-rate schedule. After each epoch: the validation loss, a checkpoint (so a
+killed run resumes exactly where it was), the best model so far, and early stopping.
+
+On CUDA it uses mixed precision (bf16 where the GPU supports it) and channels-last memory.
+Under ``torchrun`` it trains data-parallel (DDP): NCCL on GPUs, gloo on CPUs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from .config import get_device
+from .losses import dirichlet_multinomial_loss
+from .schema import Schema, decals_dr5
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "fit",
+    "evaluate_loss",
+    "images_per_second",
+    "DistributedContext",
+    "distributed_context",
+]
+
+CHECKPOINT_NAME = "last_checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that shapes a training run (saved inside each checkpoint)."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.05
+    min_lr_fraction: float = 0.01
+    grad_clip: float = 1.0
+    patience: int = 5
+    seed: int = 42
+    amp: bool | None = None
+    channels_last: bool | None = None
+    num_workers: int | None = None
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: per-epoch history and where the best model and checkpoint are."""
+
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = -1
+    best_val_loss: float = math.inf
+    stopped_early: bool = False
+    images_per_second: float = 0.0
+    checkpoint: Path | None = None
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """Rank and world size; ``world_size == 1`` outside ``torchrun``."""
+
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def distributed_context() -> DistributedContext:
+    """Join the process group that ``torchrun`` describes in the environment (if any).
+
+    NCCL when each process has a GPU, gloo otherwise - which is how DDP is tested on CPU.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistributedContext()
+    import torch.distributed as dist
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(backend=backend)
+    return DistributedContext(rank=dist.get_rank(), local_rank=local_rank, world_size=dist.get_world_size())
+
+
+def _lr_lambda(total_steps: int, warmup_fraction: float, min_lr_fraction: float) -> Callable[[int], float]:
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return min_lr_fraction + (1 - min_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _loader(
+    data: Dataset, batch_size: int, shuffle: bool, device: torch.device, config: TrainConfig,
+    ctx: DistributedContext, epoch: int,
+) -> DataLoader:
+    """A loader whose order depends only on (seed, epoch), so a resumed run sees the same batches."""
+    from .datasets import GalaxyDataset, default_num_workers
+
+    workers = default_num_workers(device) if config.num_workers is None else config.num_workers
+    sampler = None
+    generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
+    if ctx.enabled:
+        sampler = DistributedSampler(data, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=shuffle,
+                                     seed=config.seed, drop_last=shuffle)
+        sampler.set_epoch(epoch)
+    if workers > 0 and isinstance(data, GalaxyDataset):
+        data.preload()
+    return DataLoader(
+        data,
+        batch_size=batch_size,
+        shuffle=shuffle if sampler is None else False,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        drop_last=shuffle,
+        generator=generator,
+        persistent_workers=False,
+        prefetch_factor=4 if workers > 0 else None,
+    )
+
+
+def _to_device(images: torch.Tensor, labels: torch.Tensor, device: torch.device, channels_last: bool):
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+    return images, labels.to(device, non_blocking=True)
+
+
+def _amp_dtype(device: torch.device) -> torch.dtype:
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: nn.Module,
+    loader: DataLoader,
+    schema: Schema = decals_dr5,
+    device: torch.device | None = None,
+    amp: bool = False,
+    channels_last: bool = False,
+    ctx: DistributedContext = DistributedContext(),
+) -> torch.Tensor:
+    """Mean Dirichlet–multinomial loss per question over a loader, ``(n_questions,)``."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    total = torch.zeros(schema.n_questions, dtype=torch.float64, device=device)
+    count = torch.zeros((), dtype=torch.float64, device=device)
+    for images, counts in loader:
+        images, counts = _to_device(images, counts, device, channels_last)
+        with torch.autocast(device.type, dtype=_amp_dtype(device), enabled=amp):
+            concentrations = model(images)
+        total += dirichlet_multinomial_loss(counts, concentrations.float(), schema).sum(0).double()
+        count += counts.shape[0]
+    if ctx.enabled:
+        import torch.distributed as dist
+
+        dist.all_reduce(total)
+        dist.all_reduce(count)
+    return (total / count.clamp_min(1)).cpu()
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def fit(
+    model: nn.Module,
+    train_data: Dataset,
+    val_data: Dataset,
+    out_dir: str | os.PathLike,
+    config: TrainConfig | None = None,
+    schema: Schema = decals_dr5,
+    resume: bool = False,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    on_best: Callable[[nn.Module, dict], None] | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` (images → concentrations) on ``train_data`` (image, vote counts) pairs.
+
+    Writes ``out_dir/last_checkpoint.pt`` after every epoch; ``resume=True`` continues from it
+    (same batches, same random numbers, same result as an uninterrupted run). ``on_best`` is
+    called with the model and the epoch's record whenever validation loss improves (use it to
+    save the best model). ``on_step(step, loss)`` is called after every optimiser step.
+    """
+    config = config or TrainConfig()
+    ctx = distributed_context()
+    device = torch.device(device) if device is not None else get_device()
+    if ctx.enabled and device.type == "cuda":
+        device = torch.device("cuda", ctx.local_rank)
+    amp = device.type == "cuda" if config.amp is None else config.amp
+    channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out_dir / CHECKPOINT_NAME
+
+    torch.manual_seed(config.seed)
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    train_model: nn.Module = model
+    if ctx.enabled:
+        train_model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    per_replica = math.ceil(len(train_data) / ctx.world_size)
+    steps_per_epoch = max(1, per_replica // config.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _lr_lambda(steps_per_epoch * config.epochs, config.warmup_fraction, config.min_lr_fraction)
+    )
+    use_scaler = amp and _amp_dtype(device) == torch.float16
+    scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+
+    result = TrainResult(checkpoint=checkpoint_path)
+    start_epoch, bad_epochs, train_images, train_seconds = 0, 0, 0, 0.0
+    if resume and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"].cpu())
+        result.history = list(state["history"])
+        result.best_epoch, result.best_val_loss = state["best_epoch"], state["best_val_loss"]
+        bad_epochs, result.stopped_early = state["bad_epochs"], state["stopped_early"]
+        train_images, train_seconds = state["train_images"], state["train_seconds"]
+        start_epoch = state["epoch"] + 1
+
+    for epoch in range(start_epoch, config.epochs):
+        if result.stopped_early:
+            break
+        train_model.train()
+        loader = _loader(train_data, config.batch_size, True, device, config, ctx, epoch)
+        bar = None
+        if progress and ctx.is_main:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
+        running, n_batches = 0.0, 0
+        epoch_start = time.perf_counter()
+        for images, counts in loader:
+            images, counts = _to_device(images, counts, device, channels_last)
+            with torch.autocast(device.type, dtype=_amp_dtype(device), enabled=amp):
+                concentrations = train_model(images)
+            loss = dirichlet_multinomial_loss(counts, concentrations.float(), schema, reduction="mean")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            loss_value = float(loss.detach())
+            running += loss_value
+            n_batches += 1
+            train_images += images.shape[0] * ctx.world_size
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{running / n_batches:.3f}")
+            if on_step is not None:
+                on_step(scheduler.last_epoch, loss_value)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        epoch_seconds = time.perf_counter() - epoch_start
+        train_seconds += epoch_seconds
+        if bar is not None:
+            bar.close()
+
+        val_loader = _loader(val_data, config.batch_size, False, device, config, ctx, epoch)
+        per_question = evaluate_loss(model, val_loader, schema, device, amp, channels_last, ctx)
+        val_loss = float(per_question.sum())
+        record = {
+            "epoch": epoch,
+            "train_loss": running / max(1, n_batches),
+            "val_loss": val_loss,
+            "val_loss_per_question": {q.name: float(v) for q, v in zip(schema.questions, per_question)},
+            "lr": float(scheduler.get_last_lr()[0]),
+            "seconds": epoch_seconds,
+        }
+        result.history.append(record)
+        if val_loss < result.best_val_loss:
+            result.best_val_loss, result.best_epoch, bad_epochs = val_loss, epoch, 0
+            if on_best is not None and ctx.is_main:
+                on_best(model, record)
+        else:
+            bad_epochs += 1
+            result.stopped_early = bad_epochs >= config.patience
+        if ctx.is_main:
+            _atomic_save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "rng": torch.get_rng_state(),
+                    "epoch": epoch,
+                    "history": result.history,
+                    "best_epoch": result.best_epoch,
+                    "best_val_loss": result.best_val_loss,
+                    "bad_epochs": bad_epochs,
+                    "stopped_early": result.stopped_early,
+                    "train_images": train_images,
+                    "train_seconds": train_seconds,
+                    "config": asdict(config),
+                },
+                checkpoint_path,
+            )
+        if progress and ctx.is_main:
+            print(
+                f"epoch {epoch + 1}/{config.epochs}: train loss {record['train_loss']:.3f}, "
+                f"val loss {val_loss:.3f}, {images_per_second(train_images, train_seconds):.0f} images/s"
+            )
+    result.images_per_second = images_per_second(train_images, train_seconds)
+    return result
+
+
+def images_per_second(images: int, seconds: float) -> float:
+    return images / seconds if seconds > 0 else 0.0

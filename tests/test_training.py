@@ -1,0 +1,128 @@
+"""The training loop: it learns, it resumes exactly after a kill, it stops early, DDP works."""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from galzoo_tools.schema import decals_dr5
+from galzoo_tools.training import CHECKPOINT_NAME, TrainConfig, fit
+
+
+class TinyConcentrationNet(nn.Module):
+    """Small enough to train in a second; has dropout so RNG state matters on resume."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(8, decals_dr5.n_answers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 1 + 99 * torch.sigmoid(self.head(self.body(x)))
+
+
+def vote_data(n: int = 96, seed: int = 0) -> TensorDataset:
+    """Images whose brightness says smooth (bright) or featured (dim), with tree-consistent votes."""
+    rng = np.random.default_rng(seed)
+    smooth = rng.random(n) < 0.5
+    brightness = np.where(smooth, 0.8, 0.1)[:, None, None, None]
+    images = (rng.random((n, 3, 16, 16)) * 0.2 + brightness).astype(np.float32)
+    counts = np.zeros((n, decals_dr5.n_answers), dtype=np.float32)
+    s = decals_dr5.answer("smooth-or-featured-dr5_smooth").index
+    f = decals_dr5.answer("smooth-or-featured-dr5_featured-or-disk").index
+    m = decals_dr5.answer("merging-dr5_none").index
+    p = np.where(smooth, 0.9, 0.1)
+    n_vol = rng.choice([5, 40], size=n)
+    counts[:, s] = rng.binomial(n_vol, p)
+    counts[:, f] = n_vol - counts[:, s]
+    counts[:, m] = n_vol
+    return TensorDataset(torch.from_numpy(images), torch.from_numpy(counts))
+
+
+def config(**kw) -> TrainConfig:
+    base = dict(epochs=3, batch_size=16, lr=3e-3, patience=10, seed=3, num_workers=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_training_reduces_validation_loss(tmp_path):
+    torch.manual_seed(0)
+    model = TinyConcentrationNet()
+    result = fit(model, vote_data(), vote_data(48, seed=1), tmp_path, config(epochs=6), device="cpu", progress=False)
+    losses = [r["val_loss"] for r in result.history]
+    assert losses[-1] < losses[0]
+    assert result.images_per_second > 0
+    assert set(result.history[0]["val_loss_per_question"]) == set(decals_dr5.question_names)
+    state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
+    assert state["epoch"] == 5
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
+    torch.manual_seed(0)
+    reference = TinyConcentrationNet()
+    fit(reference, vote_data(), vote_data(32, 1), tmp_path / "full", config(), device="cpu", progress=False)
+
+    torch.manual_seed(0)
+    model = TinyConcentrationNet()
+
+    def kill_in_second_epoch(step: int, loss: float) -> None:
+        if step == 8:  # 6 steps per epoch: this is mid-way through epoch 2
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, vote_data(), vote_data(32, 1), tmp_path / "killed", config(), device="cpu", progress=False,
+            on_step=kill_in_second_epoch)
+    assert torch.load(tmp_path / "killed" / CHECKPOINT_NAME, weights_only=True)["epoch"] == 0
+
+    torch.manual_seed(123)  # a fresh process would not share the first run's RNG
+    resumed_model = TinyConcentrationNet()
+    result = fit(resumed_model, vote_data(), vote_data(32, 1), tmp_path / "killed", config(), resume=True,
+                 device="cpu", progress=False)
+    assert result.epochs_run == 3
+    for (name, a), b in zip(reference.state_dict().items(), resumed_model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_early_stopping_and_best_callback(tmp_path):
+    torch.manual_seed(0)
+    best = []
+    result = fit(TinyConcentrationNet(), vote_data(), vote_data(32, 1), tmp_path, config(epochs=20, lr=0.0, patience=2),
+                 device="cpu", progress=False, on_best=lambda m, r: best.append(r["epoch"]))
+    assert result.stopped_early
+    assert result.epochs_run < 20
+    assert best and best[0] == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = TinyConcentrationNet()
+    fit(model, vote_data(), vote_data(32, 1), out, config(epochs=2), device="cpu", progress=False)
+    torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+    import torch.distributed as dist
+
+    dist.destroy_process_group()
+
+
+def test_ddp_with_gloo_keeps_replicas_in_sync(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], msg=key)
+    state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
+    assert state["epoch"] == 1
