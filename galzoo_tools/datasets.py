@@ -1,0 +1,324 @@
+"""Galaxy images as a torch Dataset, the augmentations zoobot trains with, and a DataLoader
+whose worker count suits the machine.
+
+Images are decoded to ``uint8`` tensors (C×H×W) and augmented as ``uint8`` with
+``torchvision.transforms.v2`` (four times less memory traffic than float), then scaled to
+float in [0, 1] as the very last step. Any PNG or JPEG works: any size, RGB or greyscale.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .schema import Schema, decals_dr5
+
+__all__ = [
+    "GalaxyDataset",
+    "decode_image",
+    "train_transform",
+    "eval_transform",
+    "make_dataloader",
+    "load_images",
+    "default_num_workers",
+    "CACHE_LIMIT_BYTES",
+]
+
+CACHE_LIMIT_BYTES = 2 * 1024**3
+"""``cache="auto"`` keeps decoded images in memory when they would take less than this."""
+
+
+def decode_image(path: str | os.PathLike, channels: int = 3) -> torch.Tensor:
+    """One image file as a ``uint8`` tensor ``(channels, H, W)``.
+
+    Greyscale, RGB, RGBA and palette images all work; 16-bit and float images (e.g. from FITS
+    conversions) are stretched min-max to 0..255 rather than clipped.
+    """
+    from PIL import Image
+
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, not {channels}")
+    try:
+        with Image.open(path) as img:
+            if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                arr = np.asarray(img, dtype=np.float32)
+                span = max(float(arr.max() - arr.min()), 1e-12)
+                img = Image.fromarray(((arr - arr.min()) / span * 255).round().astype(np.uint8))
+            arr = np.array(img.convert("RGB" if channels == 3 else "L"))
+    except Exception as err:
+        raise OSError(f"cannot read image {path}: {err}. Re-save it as PNG or JPEG, or drop that row.") from err
+    tensor = torch.from_numpy(arr)
+    return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
+
+
+class _MatchChannels(torch.nn.Module):
+    """1 → 3 channels by repetition, 3 → 1 by luminance; anything else passes."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        from torchvision.transforms.v2 import functional as F
+
+        have = image.shape[-3]
+        if have == self.channels:
+            return image
+        if self.channels == 3 and have == 1:
+            return image.expand(*image.shape[:-3], 3, *image.shape[-2:])
+        if self.channels == 1 and have == 3:
+            return F.rgb_to_grayscale(image, num_output_channels=1)
+        raise ValueError(f"cannot turn a {have}-channel image into {self.channels} channels")
+
+
+class _CentreSquare(torch.nn.Module):
+    """Crop the largest centred square, so resizing never squashes a galaxy."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        from torchvision.transforms.v2 import functional as F
+
+        h, w = image.shape[-2:]
+        return image if h == w else F.center_crop(image, [min(h, w)])
+
+
+def train_transform(
+    size: int,
+    channels: int = 3,
+    crop_scale: tuple[float, float] = (0.7, 1.0),
+    crop_ratio: tuple[float, float] = (0.9, 1.1),
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Zoobot-style augmentation: flips, a mild random resized crop, rotation by any angle.
+
+    A galaxy has no preferred orientation or handedness, so rotations and flips are free extra
+    data. Works on ``uint8`` C×H×W tensors; returns float32 in [0, 1] of shape (channels, size, size).
+    Cropping first and rotating the small crop is much cheaper than rotating the full image.
+    """
+    from torchvision.transforms import v2
+
+    return v2.Compose([
+        _MatchChannels(channels),
+        _CentreSquare(),
+        v2.RandomHorizontalFlip(),
+        v2.RandomVerticalFlip(),
+        v2.RandomResizedCrop(size, scale=crop_scale, ratio=crop_ratio, antialias=True),
+        v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR),
+        v2.ToDtype(torch.float32, scale=True),
+    ])
+
+
+def eval_transform(size: int, channels: int = 3) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Deterministic: centre square, resize to ``size``, float32 in [0, 1]."""
+    from torchvision.transforms import v2
+
+    return v2.Compose([
+        _MatchChannels(channels),
+        _CentreSquare(),
+        v2.Resize((size, size), antialias=True),
+        v2.ToDtype(torch.float32, scale=True),
+    ])
+
+
+def _estimate_decoded_bytes(file_locs: Sequence[str], channels: int, n_sample: int = 8) -> float:
+    from PIL import Image
+
+    if not len(file_locs):
+        return 0.0
+    idx = np.linspace(0, len(file_locs) - 1, min(n_sample, len(file_locs))).astype(int)
+    pixels = []
+    for i in idx:
+        try:
+            with Image.open(file_locs[i]) as img:
+                pixels.append(img.width * img.height)
+        except Exception:
+            continue
+    return float(np.mean(pixels)) * channels * len(file_locs) if pixels else math.inf
+
+
+class GalaxyDataset(Dataset):
+    """Images from a catalog's ``file_loc`` with their labels.
+
+    ``dataset[i]`` is ``(image, labels)``: the image after ``transform`` (``uint8`` C×H×W when
+    there is none and no ``size``), labels as float32 — the schema's vote counts in
+    ``schema.label_cols`` order, or the ``label_cols`` you give (e.g. ``["ring"]``). With
+    ``schema=None`` and no ``label_cols`` it is just the image (unlabelled galaxies).
+
+    ``catalog`` is a DataFrame (from :func:`galzoo_tools.catalog.read_catalog`) or a path to
+    one. ``cache`` keeps decoded ``uint8`` images in memory (``"auto"``: when they would take
+    less than :data:`CACHE_LIMIT_BYTES`); each DataLoader worker process holds its own cache.
+    """
+
+    def __init__(
+        self,
+        catalog: pd.DataFrame | str | os.PathLike,
+        schema: Schema | None = decals_dr5,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        label_cols: Sequence[str] | None = None,
+        cache: bool | Literal["auto"] = "auto",
+        channels: int = 3,
+        size: int | None = None,
+    ):
+        if not isinstance(catalog, pd.DataFrame):
+            from .catalog import read_catalog
+
+            catalog = read_catalog(catalog, schema=schema, require_votes=label_cols is None and schema is not None)
+        if "file_loc" not in catalog.columns:
+            raise KeyError("catalog has no 'file_loc' column; load it with galzoo_tools.catalog.read_catalog")
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, not {channels}")
+        self.catalog = catalog.reset_index(drop=True)
+        self.file_locs: list[str] = self.catalog["file_loc"].astype(str).tolist()
+        self.channels = channels
+        self.transform = transform if transform is not None or size is None else eval_transform(size, channels)
+        if label_cols is None and schema is not None:
+            label_cols = schema.label_cols
+        self.label_cols = list(label_cols) if label_cols is not None else None
+        self.labels = self._label_tensor(schema) if self.label_cols is not None else None
+        if cache == "auto":
+            cache = _estimate_decoded_bytes(self.file_locs, channels) < CACHE_LIMIT_BYTES
+        self.cache_enabled = bool(cache)
+        self._cache: dict[int, torch.Tensor] = {}
+
+    def _label_tensor(self, schema: Schema | None) -> torch.Tensor:
+        assert self.label_cols is not None
+        missing = [c for c in self.label_cols if c not in self.catalog.columns]
+        if missing:
+            hint = (
+                "pass schema=None for images only, or label_cols=[...] for your own labels"
+                if schema is not None and self.label_cols == schema.label_cols
+                else "check label_cols"
+            )
+            raise KeyError(f"catalog lacks label column(s) {missing[:5]}; {hint}")
+        values = self.catalog[self.label_cols].astype(np.float32).to_numpy()
+        if np.isnan(values).any():
+            rows = self.catalog.index[np.isnan(values).any(axis=1)].tolist()
+            raise ValueError(f"label columns {self.label_cols[:3]}… have NaN in rows {rows[:5]}; fix or drop them")
+        return torch.tensor(values)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.catalog["id_str"].astype(str).tolist() if "id_str" in self.catalog else []
+
+    def __len__(self) -> int:
+        return len(self.file_locs)
+
+    def image(self, index: int) -> torch.Tensor:
+        """The decoded, untransformed ``uint8`` image (from the cache when there)."""
+        cached = self._cache.get(index)
+        if cached is not None:
+            return cached
+        image = decode_image(self.file_locs[index], self.channels)
+        if self.cache_enabled:
+            self._cache[index] = image
+        return image
+
+    def preload(self, num_threads: int | None = None) -> None:
+        """Decode every image into the cache now (in threads: PIL's decoders release the GIL)."""
+        if not self.cache_enabled:
+            return
+        todo = [i for i in range(len(self)) if i not in self._cache]
+        with ThreadPoolExecutor(max_workers=num_threads or min(8, os.cpu_count() or 1)) as pool:
+            images = pool.map(lambda i: decode_image(self.file_locs[i], self.channels), todo)
+            for i, image in zip(todo, images, strict=True):
+                self._cache[i] = image
+
+    def __getitem__(self, index: int):
+        image = self.image(index)
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.labels is None:
+            return image
+        return image, self.labels[index]
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+def default_num_workers(device: torch.device) -> int:
+    """DataLoader workers: up to 8 on CUDA; on CPU few or none, since training uses the cores."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if device.type == "cuda":
+        return min(8, cores)
+    return 0 if cores <= 2 else min(4, cores // 4)
+
+
+def make_dataloader(
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool,
+    device: torch.device | str | None = None,
+    num_workers: int | None = None,
+    drop_last: bool = False,
+    seed: int | None = None,
+) -> DataLoader:
+    """A DataLoader tuned for ``device`` (default :func:`galzoo_tools.config.get_device`).
+
+    CUDA: up to 8 workers, pinned memory, persistent workers and prefetching, so the GPU waits
+    for no image. CPU: no workers on small machines (they would fight the training threads).
+    Workers run single-threaded torch. A cached dataset is decoded once in the main process
+    before forked workers start, so they share it instead of each decoding their own.
+    """
+    from .config import get_device
+
+    device = torch.device(device) if device is not None else get_device()
+    workers = default_num_workers(device) if num_workers is None else num_workers
+    start_method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    if workers > 0 and isinstance(dataset, GalaxyDataset) and start_method == "fork":
+        dataset.preload()
+    extra = dict(persistent_workers=True, prefetch_factor=4, worker_init_fn=_worker_init) if workers > 0 else {}
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        drop_last=drop_last,
+        generator=generator,
+        **extra,
+    )
+
+
+def load_images(
+    catalog: pd.DataFrame | Sequence[str],
+    size: int,
+    channels: int = 3,
+    num_threads: int | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Every image of a catalog (or list of paths) as one ``uint8`` tensor ``(N, channels, size, size)``.
+
+    For small sets held in memory (notebooks, embeddings). Decoding and resizing run in threads;
+    the whole set is never held at full resolution at once.
+    """
+    if isinstance(catalog, pd.DataFrame):
+        file_locs = catalog["file_loc"].astype(str).tolist()
+    else:
+        file_locs = [str(p) for p in catalog]
+    out = torch.empty((len(file_locs), channels, size, size), dtype=torch.uint8)
+    resize = eval_transform(size, channels).transforms[:-1]
+
+    def one(i: int) -> None:
+        image = decode_image(file_locs[i], channels)
+        for step in resize:
+            image = step(image)
+        out[i] = image
+
+    with ThreadPoolExecutor(max_workers=num_threads or min(8, os.cpu_count() or 1)) as pool:
+        jobs = pool.map(one, range(len(file_locs)))
+        if progress:
+            from tqdm.auto import tqdm
+
+            jobs = tqdm(jobs, total=len(file_locs), desc="loading images", unit="img")
+        for _ in jobs:
+            pass
+    return out
