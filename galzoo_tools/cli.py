@@ -61,7 +61,96 @@ def add_simulate(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_simulate)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_simulate]
+def _run_pretrain(args: argparse.Namespace) -> int:
+    from .pretraining import pretrain
+
+    metrics = pretrain(
+        args.out, catalog=args.catalog, simulate=args.simulate, scale=args.scale, backbone=args.backbone,
+        source=args.init, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
+        channels=args.channels, lr=args.lr, seed=args.seed, resume=args.resume, num_workers=args.workers,
+        progress=not args.quiet,
+    )
+    if metrics:
+        oracle = metrics["oracle_vote_mae"]
+        print(
+            f"pretrain: {metrics['backbone']} {metrics['image_size']}px, {metrics['epochs_run']} epochs -> "
+            f"{Path(args.out) / 'model'}; val loss {metrics['val_loss']:.3f}; vote MAE {metrics['vote_mae']:.3f} "
+            f"(baseline {metrics['baseline_vote_mae']:.3f}"
+            + (f", oracle {oracle:.3f}" if oracle is not None else "")
+            + f"); {metrics['images_per_second']:.0f} images/s"
+        )
+    return 0
+
+
+def add_pretrain(subparsers: argparse._SubParsersAction) -> None:
+    """``galzoo pretrain``: train a model on every Galaxy Zoo question (notebook 02)."""
+    p = subparsers.add_parser(
+        "pretrain",
+        help="train a CNN on every GZ DECaLS question with the Dirichlet-multinomial loss",
+        description="Train on a catalog (or on freshly simulated galaxies); writes OUT/model/, "
+        "OUT/last_checkpoint.pt, OUT/metrics.json. Runs data-parallel under torchrun.",
+    )
+    data = p.add_mutually_exclusive_group()
+    data.add_argument("--catalog", type=Path, help="catalog (CSV/parquet) with file_loc and the 34 vote columns")
+    data.add_argument("--simulate", type=_positive_int, metavar="N",
+                      help="simulate N galaxies into OUT/universe (default when no --catalog: the scale's size)")
+    p.add_argument("--scale", choices=["tiny", "small", "full"], default=None,
+                   help="preset for image size, epochs, batch size (default $GALZOO_SCALE or small)")
+    p.add_argument("--backbone", default="efficientnet_lite0", help="any timm model name (default efficientnet_lite0)")
+    p.add_argument("--init", default="scratch",
+                   help="encoder start: scratch | imagenet | reference | hf_hub:... | a galzoo model folder")
+    p.add_argument("--image-size", type=_positive_int, default=None, help="override the scale's image size")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="override the scale's epochs")
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="override the scale's batch size")
+    p.add_argument("--channels", type=int, choices=[1, 3], default=3, help="3 for colour, 1 for greyscale")
+    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, the model and the batches")
+    p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: chosen for the device)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last_checkpoint.pt")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_pretrain)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from .catalog import read_catalog
+    from .models import load_model, read_model_config, resolve_model_source
+    from .pretraining import predict_catalog
+
+    folder = resolve_model_source(str(args.model)).location
+    model = load_model(folder)
+    config = read_model_config(folder)
+    catalog = read_catalog(args.catalog, schema=None, require_votes=False)
+    image_size = args.image_size or int(config.get("image_size", 128))
+    predictions = predict_catalog(model, catalog, image_size, args.batch_size, mc_samples=args.mc_samples,
+                                  channels=int(config.get("in_chans", 3)), progress=not args.quiet)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "predictions.parquet"
+    predictions.to_parquet(path, index=False)
+    (args.out / "metrics.json").write_text(json.dumps(
+        {"n": len(predictions), "model": str(folder), "image_size": image_size, "mc_samples": args.mc_samples}, indent=1))
+    print(f"predict: {len(predictions)} galaxies with {folder} at {image_size}px -> {path}")
+    return 0
+
+
+def add_predict(subparsers: argparse._SubParsersAction) -> None:
+    """``galzoo predict``: vote fractions for every galaxy of a catalog."""
+    p = subparsers.add_parser(
+        "predict",
+        help="predict vote fractions for a catalog with a trained model",
+        description="Writes OUT/predictions.parquet: id_str and one {column}_fraction per answer.",
+    )
+    p.add_argument("--catalog", type=Path, required=True, help="catalog (CSV/parquet) with id_str and file_loc")
+    p.add_argument("--model", default="reference", help="a model folder written by pretrain, or 'reference'")
+    p.add_argument("--image-size", type=_positive_int, default=None, help="default: the size the model was trained at")
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--mc-samples", type=_positive_int, default=1, help="Monte-Carlo dropout passes to average")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_predict)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_simulate, add_pretrain, add_predict]
 """Functions that each register one subcommand."""
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "decode_image",
     "train_transform",
     "eval_transform",
+    "resize_transform",
     "make_dataloader",
     "load_images",
     "default_num_workers",
@@ -113,6 +114,14 @@ def train_transform(
         v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR),
         v2.ToDtype(torch.float32, scale=True),
     ])
+
+
+def resize_transform(size: int, channels: int = 3) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Centre square and resize to ``size``, staying ``uint8``: for batches augmented later on
+    the device (:class:`galzoo_tools.augment.BatchAugment`) and for compact in-memory sets."""
+    from torchvision.transforms import v2
+
+    return v2.Compose([_MatchChannels(channels), _CentreSquare(), v2.Resize((size, size), antialias=True)])
 
 
 def eval_transform(size: int, channels: int = 3) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -305,13 +314,10 @@ def load_images(
     else:
         file_locs = [str(p) for p in catalog]
     out = torch.empty((len(file_locs), channels, size, size), dtype=torch.uint8)
-    resize = eval_transform(size, channels).transforms[:-1]
+    resize = resize_transform(size, channels)
 
     def one(i: int) -> None:
-        image = decode_image(file_locs[i], channels)
-        for step in resize:
-            image = step(image)
-        out[i] = image
+        out[i] = resize(decode_image(file_locs[i], channels))
 
     with ThreadPoolExecutor(max_workers=num_threads or min(8, os.cpu_count() or 1)) as pool:
         jobs = pool.map(one, range(len(file_locs)))

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from .augment import to_float_images
 from .config import get_device
 from .losses import dirichlet_multinomial_loss
 from .schema import Schema, decals_dr5
@@ -151,10 +152,16 @@ def _loader(
     )
 
 
-def _to_device(images: torch.Tensor, labels: torch.Tensor, device: torch.device, channels_last: bool):
+def _to_device(
+    images: torch.Tensor, labels: torch.Tensor, device: torch.device, channels_last: bool,
+    augment: nn.Module | None = None,
+):
+    """Move a batch (uint8 travels 4x lighter), make it float, augment it there, set memory format."""
+    images = to_float_images(images.to(device, non_blocking=True))
+    if augment is not None:
+        images = augment(images)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
-    return images, labels.to(device, non_blocking=True)
+    return images.contiguous(memory_format=memory_format), labels.to(device, non_blocking=True)
 
 
 def _amp_dtype(device: torch.device) -> torch.dtype:
@@ -210,6 +217,7 @@ def fit(
     progress: bool = True,
     on_best: Callable[[nn.Module, dict], None] | None = None,
     on_step: Callable[[int, float], None] | None = None,
+    augment: nn.Module | None = None,
 ) -> TrainResult:
     """Train ``model`` (images → concentrations) on ``train_data`` (image, vote counts) pairs.
 
@@ -217,6 +225,8 @@ def fit(
     (same batches, same random numbers, same result as an uninterrupted run). ``on_best`` is
     called with the model and the epoch's record whenever validation loss improves (use it to
     save the best model). ``on_step(step, loss)`` is called after every optimiser step.
+    ``augment`` (e.g. :class:`galzoo_tools.augment.BatchAugment`) transforms each training
+    batch on the device; validation batches are never augmented.
     """
     config = config or TrainConfig()
     ctx = distributed_context()
@@ -276,7 +286,7 @@ def fit(
         running, n_batches = 0.0, 0
         epoch_start = time.perf_counter()
         for images, counts in loader:
-            images, counts = _to_device(images, counts, device, channels_last)
+            images, counts = _to_device(images, counts, device, channels_last, augment)
             with torch.autocast(device.type, dtype=_amp_dtype(device), enabled=amp):
                 concentrations = train_model(images)
             loss = dirichlet_multinomial_loss(counts, concentrations.float(), schema, reduction="mean")

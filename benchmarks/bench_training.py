@@ -1,0 +1,98 @@
+"""Training images/s: galzoo's loop (real PNGs, augmentation, loss, checkpoints) vs a bare loop.
+
+Also prints the cost of augmenting one batch per image (torchvision, in the loader) and as a
+batch (BatchAugment), which is why the loop augments on the device.
+
+The bare loop is forward + backward + AdamW step of the same model on one in-memory tensor
+batch: the most a training loop could reach. The target is galzoo ≥ 0.9 × bare.
+
+    python benchmarks/bench_training.py [--size 64] [--batch 64] [--n 1024] [--backbone efficientnet_lite0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from galzoo_tools.augment import BatchAugment
+from galzoo_tools.datasets import GalaxyDataset, resize_transform
+from galzoo_tools.losses import dirichlet_multinomial_loss
+from galzoo_tools.models import build_model
+from galzoo_tools.schema import decals_dr5
+from galzoo_tools.synthetic import write_universe
+from galzoo_tools.catalog import read_catalog
+from galzoo_tools.training import TrainConfig, fit
+
+
+def bare_images_per_second(backbone: str, size: int, batch: int, steps: int, device: torch.device) -> float:
+    """Forward + loss + backward + step on a fixed tensor: no data loading at all."""
+    torch.manual_seed(0)
+    model = build_model("scratch", backbone=backbone).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    images = torch.rand(batch, 3, size, size, device=device)
+    counts = torch.randint(0, 5, (batch, decals_dr5.n_answers), device=device).float()
+    for i in range(steps + 2):
+        if i == 2:
+            start = time.perf_counter()
+        loss = dirichlet_multinomial_loss(counts, model(images), reduction="mean")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return steps * batch / (time.perf_counter() - start)
+
+
+def augmentation_ms_per_batch(size: int, batch: int, repeats: int = 10) -> tuple[float, float]:
+    """Milliseconds to augment one batch: torchvision per image vs BatchAugment on the batch."""
+    from galzoo_tools.datasets import train_transform
+
+    images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
+    per_image, batched = train_transform(size), BatchAugment(size)
+    timings = []
+    for fn in (lambda: [per_image(x) for x in images], lambda: batched(images)):
+        fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        timings.append((time.perf_counter() - start) / repeats * 1e3)
+    return timings[0], timings[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--n", type=int, default=1024, help="training galaxies (one epoch)")
+    parser.add_argument("--backbone", default="efficientnet_lite0")
+    args = parser.parse_args()
+    device = torch.device("cpu")
+    print(f"torch threads: {torch.get_num_threads()}, device: {device}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cat_path = write_universe(Path(tmp) / "u", n=args.n + 64, size=args.size, seed=0, progress=False)
+        catalog = read_catalog(cat_path)
+        train = GalaxyDataset(catalog.iloc[: args.n], transform=resize_transform(args.size))
+        val = GalaxyDataset(catalog.iloc[args.n:], transform=resize_transform(args.size))
+        torch.manual_seed(0)
+        model = build_model("scratch", backbone=args.backbone)
+        config = TrainConfig(epochs=2, batch_size=args.batch, patience=5)
+        result = fit(model, train, val, Path(tmp) / "run", config, device=device, progress=False,
+                     augment=BatchAugment(args.size))
+        # epoch 1 includes decoding PNGs into the cache and first-call warm-up; report epoch 2
+        ours = (args.n // args.batch) * args.batch / result.history[1]["seconds"]
+    steps = max(4, args.n // args.batch // 2)
+    bare = bare_images_per_second(args.backbone, args.size, args.batch, steps, device)
+    print(f"{'loop':<28}{'images/s':>10}")
+    print(f"{'bare (in-memory tensors)':<28}{bare:>10.1f}")
+    print(f"{'galzoo fit (epoch 2)':<28}{ours:>10.1f}")
+    print(f"ratio galzoo / bare: {ours / bare:.2f}  (target >= 0.90)")
+    per_image, batched = augmentation_ms_per_batch(args.size, args.batch)
+    print(f"augmenting one batch of {args.batch}: per image (torchvision) {per_image:.1f} ms, "
+          f"BatchAugment {batched:.1f} ms ({per_image / batched:.1f}x faster)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""An encoder with a Dirichlet head: predicts vote fractions, their uncertainty, and embeddings."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from ..losses import expected_fractions
+from ..schema import Schema, get_schema
+from .encoders import build_encoder, encoder_in_chans
+from .heads import DirichletHead
+
+__all__ = ["FractionPrediction", "ZooModel", "build_model"]
+
+
+class FractionPrediction(NamedTuple):
+    """Predicted vote fractions, ``(batch, n_answers)`` in ``schema.label_cols`` order.
+
+    ``mean`` averages the expected fractions α/Σα over MC-dropout passes; ``std`` is their
+    spread across passes (all zeros for a single pass); ``concentrations`` holds every pass,
+    ``(mc_samples, batch, n_answers)``.
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    concentrations: torch.Tensor
+
+
+class ZooModel(nn.Module):
+    """``encoder`` (pooled features) + :class:`DirichletHead` for one decision-tree ``schema``.
+
+    ``encoder_info`` is the dict from :func:`build_encoder`; checkpoints store it so the model can
+    be rebuilt. Without it the backbone name is read from a timm encoder's ``pretrained_cfg``.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        schema: Schema | str = "decals_dr5",
+        dropout: float = 0.2,
+        min_concentration: float = 1.0,
+        max_concentration: float = 100.0,
+        encoder_info: dict[str, Any] | None = None,
+        in_features: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.schema = get_schema(schema)
+        features = in_features or getattr(encoder, "num_features", None)
+        if not features:
+            raise ValueError("the encoder has no num_features attribute; pass in_features=<feature size>")
+        self.head = DirichletHead(int(features), self.schema, dropout, min_concentration, max_concentration)
+        self.encoder_info = dict(encoder_info) if encoder_info else _describe(encoder, int(features))
+        mean, std = self.encoder_info.get("mean"), self.encoder_info.get("std")
+        self.normalise = mean is not None and std is not None
+        if self.normalise:
+            self.register_buffer("input_mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+            self.register_buffer("input_std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+
+    @property
+    def num_features(self) -> int:
+        return self.head.in_features
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] → the normalisation the encoder's weights expect (its ``mean``/``std``)."""
+        if not self.normalise:
+            return images
+        return (images - self.input_mean.to(images.dtype)) / self.input_std.to(images.dtype)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """Pooled encoder features ``(batch, num_features)`` of images in [0, 1]: the paper's representation."""
+        return self.encoder(self.prepare(images))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Dirichlet concentrations ``(batch, n_answers)`` for images in [0, 1], float32, within the head's bounds."""
+        return self.head(self.embed(images))
+
+    @torch.no_grad()
+    def predict_fractions(self, images: torch.Tensor, mc_samples: int = 1) -> FractionPrediction:
+        """Expected vote fractions, averaged over ``mc_samples`` MC-dropout passes.
+
+        The encoder runs once in eval mode (batchnorm uses running statistics); the head is
+        sampled ``mc_samples`` times with its dropout on when ``mc_samples > 1``. The model's
+        train/eval state is restored afterwards.
+        """
+        if mc_samples < 1:
+            raise ValueError(f"mc_samples must be >= 1, got {mc_samples}")
+        was_training = self.training
+        self.eval()
+        try:
+            features = self.embed(images)
+            self.head.dropout.train(mc_samples > 1)
+            concentrations = torch.stack([self.head(features) for _ in range(mc_samples)])
+        finally:
+            self.train(was_training)
+        flat = concentrations.flatten(0, 1)
+        fractions = expected_fractions(flat, self.schema).view_as(concentrations)
+        std = fractions.std(dim=0, unbiased=False) if mc_samples > 1 else torch.zeros_like(fractions[0])
+        return FractionPrediction(fractions.mean(dim=0), std, concentrations)
+
+    def config(self) -> dict[str, Any]:
+        """What a checkpoint needs to rebuild this model (see :func:`save_model`)."""
+        info = self.encoder_info
+        return {
+            "backbone": info.get("backbone"),
+            "in_chans": info.get("in_chans"),
+            "num_features": self.num_features,
+            "timm_kwargs": info.get("timm_kwargs", {}),
+            "mean": info.get("mean"),
+            "std": info.get("std"),
+            "encoder_init": info.get("weights"),
+            "schema": self.schema.name,
+            "schema_tree": self.schema.to_dict(),
+            "head": self.head.settings(),
+        }
+
+
+def _describe(encoder: nn.Module, features: int) -> dict[str, Any]:
+    cfg = getattr(encoder, "pretrained_cfg", None) or {}
+    return {
+        "source": "custom",
+        "kind": "custom",
+        "backbone": cfg.get("architecture"),
+        "in_chans": encoder_in_chans(encoder),
+        "num_features": features,
+        "weights": "unknown (encoder passed in directly)",
+        "mean": None,
+        "std": None,
+        "timm_kwargs": {},
+    }
+
+
+def build_model(
+    source: str | os.PathLike[str] = "imagenet",
+    schema: Schema | str = "decals_dr5",
+    backbone: str | None = None,
+    in_chans: int | None = None,
+    *,
+    dropout: float = 0.2,
+    min_concentration: float = 1.0,
+    max_concentration: float = 100.0,
+    offline: bool | None = None,
+    **timm_kwargs: Any,
+) -> ZooModel:
+    """An encoder from ``source`` (see :func:`build_encoder`) with a fresh Dirichlet head.
+
+    To get a saved model back with its trained head, use :func:`load_model` instead.
+    """
+    encoder, info = build_encoder(source, backbone, in_chans, offline=offline, **timm_kwargs)
+    return ZooModel(encoder, schema, dropout, min_concentration, max_concentration, encoder_info=info)

@@ -1,0 +1,191 @@
+"""Pretraining end to end: catalog → split → model → training → metrics → saved model.
+
+This is what ``galzoo pretrain`` and notebook 02 run. Each step is a plain function so a
+reader can run them one at a time; :func:`pretrain` strings them together and writes
+
+* ``OUT/model/`` — the best model (``model.safetensors`` + ``config.json``), see
+  :func:`galzoo_tools.models.load_model`;
+* ``OUT/last_checkpoint.pt`` — everything needed to resume (``--resume``);
+* ``OUT/split.csv`` — which galaxy went to train, validation or test;
+* ``OUT/history.json`` and ``OUT/metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .config import Scale, get_device, get_scale
+from .schema import Schema, decals_dr5
+
+__all__ = ["split_catalog", "simulated_catalog", "predict_catalog", "pretrain"]
+
+
+def split_catalog(
+    catalog: pd.DataFrame, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Random train / validation / test split (row order shuffled by ``seed``)."""
+    if not 0 < val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
+        raise ValueError("need 0 < val_fraction, 0 <= test_fraction and val_fraction + test_fraction < 1")
+    order = np.random.default_rng(seed).permutation(len(catalog))
+    n_val = max(1, int(round(len(catalog) * val_fraction)))
+    n_test = int(round(len(catalog) * test_fraction))
+    val, test, train = np.split(order, [n_val, n_val + n_test])
+    if len(train) == 0:
+        raise ValueError(f"catalog of {len(catalog)} galaxies is too small to split")
+    take = catalog.iloc
+    return take[train].reset_index(drop=True), take[val].reset_index(drop=True), take[test].reset_index(drop=True)
+
+
+def simulated_catalog(folder: str | os.PathLike, n: int, size: int, seed: int = 0, progress: bool = True) -> Path:
+    """Simulate ``n`` galaxies into ``folder`` once; later calls reuse them."""
+    from .synthetic import write_universe
+
+    folder = Path(folder)
+    catalog = folder / "catalog.parquet"
+    metrics = folder / "metrics.json"
+    if catalog.exists() and metrics.exists():
+        made = json.loads(metrics.read_text())
+        if (made.get("n"), made.get("size"), made.get("seed")) == (n, size, seed):
+            return catalog
+    return write_universe(folder, n=n, size=size, seed=seed, progress=progress)
+
+
+@torch.no_grad()
+def predict_catalog(
+    model: torch.nn.Module,
+    catalog: pd.DataFrame,
+    image_size: int,
+    batch_size: int = 64,
+    device: torch.device | str | None = None,
+    mc_samples: int = 1,
+    channels: int = 3,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Predicted vote fractions for every galaxy: ``id_str`` + one ``{column}_fraction`` per answer.
+
+    Images of any size are resized to ``image_size``, the size the model was trained at.
+    """
+    from .datasets import GalaxyDataset, eval_transform, make_dataloader
+
+    device = torch.device(device) if device is not None else get_device()
+    schema: Schema = getattr(model, "schema", decals_dr5)
+    data = GalaxyDataset(catalog, schema=None, transform=eval_transform(image_size, channels), channels=channels)
+    loader = make_dataloader(data, batch_size, shuffle=False, device=device)
+    model.to(device).eval()
+    batches = []
+    if progress:
+        from tqdm.auto import tqdm
+
+        loader = tqdm(loader, desc="predicting", unit="batch")
+    for images in loader:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            batches.append(model.predict_fractions(images.to(device), mc_samples=mc_samples).mean.float().cpu())
+    fractions = torch.cat(batches).numpy() if batches else np.zeros((0, schema.n_answers))
+    out = pd.DataFrame(fractions, columns=[c + "_fraction" for c in schema.label_cols])
+    out.insert(0, "id_str", catalog["id_str"].astype(str).to_numpy())
+    return out
+
+
+def pretrain(
+    out_dir: str | os.PathLike,
+    catalog: str | os.PathLike | pd.DataFrame | None = None,
+    simulate: int | None = None,
+    scale: str | Scale | None = None,
+    backbone: str = "efficientnet_lite0",
+    source: str = "scratch",
+    image_size: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    channels: int = 3,
+    lr: float = 1e-3,
+    seed: int = 0,
+    resume: bool = False,
+    device: torch.device | str | None = None,
+    num_workers: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train a model on every question of a catalog (or of ``simulate`` synthetic galaxies).
+
+    Returns the metrics also written to ``OUT/metrics.json``.
+    """
+    from .catalog import read_catalog
+    from .augment import BatchAugment
+    from .datasets import GalaxyDataset, resize_transform
+    from .evaluation import vote_mae_report
+    from .models import build_model, load_model, save_model
+    from .training import TrainConfig, distributed_context, fit
+
+    preset = get_scale(scale)
+    image_size = image_size or preset.image_size
+    epochs = epochs or preset.epochs
+    batch_size = batch_size or preset.batch_size
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = distributed_context()
+
+    if catalog is None:
+        n = simulate or preset.n_galaxies
+        universe = out_dir / "universe"
+        if ctx.is_main:
+            simulated_catalog(universe, n, image_size, seed, progress)
+        if ctx.enabled:
+            torch.distributed.barrier()
+        catalog = universe / "catalog.parquet"
+    table = read_catalog(catalog, schema=decals_dr5)
+    train, val, test = split_catalog(table, seed=seed)
+    if ctx.is_main:
+        split = pd.concat([frame[["id_str"]].assign(split=name) for name, frame in
+                           (("train", train), ("val", val), ("test", test))])
+        split.to_csv(out_dir / "split.csv", index=False)
+
+    # images stay uint8 at the model's size until they reach the device; augmentation happens there
+    train_data = GalaxyDataset(train, transform=resize_transform(image_size, channels), channels=channels)
+    val_data = GalaxyDataset(val, transform=resize_transform(image_size, channels), channels=channels)
+    torch.manual_seed(seed)
+    model = build_model(source, schema=decals_dr5, backbone=backbone, in_chans=channels)
+    model_dir = out_dir / "model"
+    extra = {"image_size": image_size, "channels": channels, "trained_on": str(catalog), "seed": seed}
+
+    def save_best(best: torch.nn.Module, record: dict) -> None:
+        save_model(best, model_dir, {**extra, "epoch": record["epoch"], "val_loss": record["val_loss"]})
+
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, num_workers=num_workers)
+    result = fit(model, train_data, val_data, out_dir, config, schema=decals_dr5, resume=resume,
+                 device=device, progress=progress, on_best=save_best, augment=BatchAugment(image_size))
+    if not ctx.is_main:
+        return {}
+
+    best = load_model(model_dir)
+    evaluate_on = test if len(test) else val
+    predictions = predict_catalog(best, evaluate_on, image_size, batch_size, device, channels=channels)
+    fractions = predictions[[c + "_fraction" for c in decals_dr5.label_cols]].to_numpy()
+    metrics: dict[str, Any] = {
+        "val_loss": result.best_val_loss,
+        **vote_mae_report(fractions, evaluate_on, train),
+        "evaluated_on": "test" if len(test) else "val",
+        "images_per_second": result.images_per_second,
+        "backbone": backbone,
+        "source": source,
+        "image_size": image_size,
+        "batch_size": batch_size,
+        "channels": channels,
+        "epochs": epochs,
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "n_train": len(train),
+        "n_val": len(val),
+        "n_test": len(test),
+        "world_size": ctx.world_size,
+        "device": str(get_device() if device is None else device),
+    }
+    (out_dir / "history.json").write_text(json.dumps(result.history, indent=1))
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics
