@@ -68,7 +68,7 @@ def _run_pretrain(args: argparse.Namespace) -> int:
         args.out, catalog=args.catalog, simulate=args.simulate, scale=args.scale, backbone=args.backbone,
         source=args.init, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
         channels=args.channels, lr=args.lr, seed=args.seed, resume=args.resume, num_workers=args.workers,
-        progress=not args.quiet,
+        progress=not args.quiet, half=args.half,
     )
     if metrics:
         oracle = metrics["oracle_vote_mae"]
@@ -93,7 +93,7 @@ def add_pretrain(subparsers: argparse._SubParsersAction) -> None:
     data = p.add_mutually_exclusive_group()
     data.add_argument("--catalog", type=Path, help="catalog (CSV/parquet) with file_loc and the 34 vote columns")
     data.add_argument("--simulate", type=_positive_int, metavar="N",
-                      help="simulate N galaxies into OUT/universe (default when no --catalog: the scale's size)")
+                      help="simulate N galaxies (cached under ~/.cache/galzoo/universes; default: the scale's size)")
     p.add_argument("--scale", choices=["tiny", "small", "full"], default=None,
                    help="preset for image size, epochs, batch size (default $GALZOO_SCALE or small)")
     p.add_argument("--backbone", default="efficientnet_lite0", help="any timm model name (default efficientnet_lite0)")
@@ -107,6 +107,7 @@ def add_pretrain(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for the split, the model and the batches")
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: chosen for the device)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last_checkpoint.pt")
+    p.add_argument("--half", action="store_true", help="store the best model in float16 (half the size)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_pretrain)

@@ -22,6 +22,7 @@ __all__ = [
     "repo_root",
     "data_dir",
     "cache_dir",
+    "catalog_path",
     "set_cpu_threads",
 ]
 
@@ -118,3 +119,8 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("GALZOO_CACHE", Path.home() / ".cache" / "galzoo"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def catalog_path() -> Path:
+    """The catalog notebooks start from: ``$GALZOO_CATALOG``, else the committed synthetic sample."""
+    return Path(os.environ.get("GALZOO_CATALOG", data_dir() / "synthetic_sample" / "catalog.parquet"))

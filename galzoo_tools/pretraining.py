@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .config import Scale, get_device, get_scale
+from .config import Scale, cache_dir, get_device, get_scale
 from .schema import Schema, decals_dr5
 
 __all__ = ["split_catalog", "simulated_catalog", "predict_catalog", "pretrain"]
@@ -110,10 +110,13 @@ def pretrain(
     device: torch.device | str | None = None,
     num_workers: int | None = None,
     progress: bool = True,
+    half: bool = False,
 ) -> dict[str, Any]:
     """Train a model on every question of a catalog (or of ``simulate`` synthetic galaxies).
 
-    Returns the metrics also written to ``OUT/metrics.json``.
+    Simulated galaxies are written once to ``cache_dir()/universes/`` and reused. ``half``
+    stores the best model in float16 (half the file size). Returns the metrics also written
+    to ``OUT/metrics.json``.
     """
     from .catalog import read_catalog
     from .augment import BatchAugment
@@ -132,12 +135,15 @@ def pretrain(
 
     if catalog is None:
         n = simulate or preset.n_galaxies
-        universe = out_dir / "universe"
+        universe = cache_dir() / "universes" / f"n{n}_size{image_size}_seed{seed}"
         if ctx.is_main:
             simulated_catalog(universe, n, image_size, seed, progress)
         if ctx.enabled:
             torch.distributed.barrier()
         catalog = universe / "catalog.parquet"
+        trained_on = f"synthetic universe: galzoo simulate --n {n} --size {image_size} --seed {seed}"
+    else:
+        trained_on = str(catalog) if not isinstance(catalog, pd.DataFrame) else "a DataFrame"
     table = read_catalog(catalog, schema=decals_dr5)
     train, val, test = split_catalog(table, seed=seed)
     if ctx.is_main:
@@ -151,10 +157,10 @@ def pretrain(
     torch.manual_seed(seed)
     model = build_model(source, schema=decals_dr5, backbone=backbone, in_chans=channels)
     model_dir = out_dir / "model"
-    extra = {"image_size": image_size, "channels": channels, "trained_on": str(catalog), "seed": seed}
+    extra = {"image_size": image_size, "channels": channels, "trained_on": trained_on, "seed": seed}
 
     def save_best(best: torch.nn.Module, record: dict) -> None:
-        save_model(best, model_dir, {**extra, "epoch": record["epoch"], "val_loss": record["val_loss"]})
+        save_model(best, model_dir, {**extra, "epoch": record["epoch"], "val_loss": record["val_loss"]}, half=half)
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, num_workers=num_workers)
     result = fit(model, train_data, val_data, out_dir, config, schema=decals_dr5, resume=resume,
