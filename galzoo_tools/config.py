@@ -46,7 +46,7 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "tiny": Scale("tiny", n_galaxies=256, image_size=64, epochs=1, batch_size=32,
                   description="CI and tests: seconds on two CPU cores"),
-    "small": Scale("small", n_galaxies=4000, image_size=128, epochs=10, batch_size=64,
+    "small": Scale("small", n_galaxies=2000, image_size=128, epochs=5, batch_size=64,
                    description="a laptop CPU: a real result in minutes"),
     "full": Scale("full", n_galaxies=250_000, image_size=224, epochs=100, batch_size=256,
                   description="a GPU and real GZ DECaLS data, as in the paper"),

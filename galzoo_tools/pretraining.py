@@ -70,7 +70,9 @@ def predict_catalog(
 ) -> pd.DataFrame:
     """Predicted vote fractions for every galaxy: ``id_str`` + one ``{column}_fraction`` per answer.
 
-    Images of any size are resized to ``image_size``, the size the model was trained at.
+    Images of any size are resized to ``image_size``, the size the model was trained at. With
+    ``mc_samples > 1`` the fractions average that many MC-dropout passes and
+    ``{column}_fraction_std`` columns give their spread (the model's uncertainty).
     """
     from .datasets import GalaxyDataset, eval_transform, make_dataloader
 
@@ -84,11 +86,18 @@ def predict_catalog(
         from tqdm.auto import tqdm
 
         loader = tqdm(loader, desc="predicting", unit="batch")
+    means, stds = [], []
     for images in loader:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            batches.append(model.predict_fractions(images.to(device), mc_samples=mc_samples).mean.float().cpu())
-    fractions = torch.cat(batches).numpy() if batches else np.zeros((0, schema.n_answers))
-    out = pd.DataFrame(fractions, columns=[c + "_fraction" for c in schema.label_cols])
+            prediction = model.predict_fractions(images.to(device), mc_samples=mc_samples)
+        means.append(prediction.mean.float().cpu())
+        stds.append(prediction.std.float().cpu())
+    empty = torch.zeros((0, schema.n_answers))
+    columns = [c + "_fraction" for c in schema.label_cols]
+    out = pd.DataFrame(torch.cat(means or [empty]).numpy(), columns=columns)
+    if mc_samples > 1:
+        spread = pd.DataFrame(torch.cat(stds or [empty]).numpy(), columns=[c + "_std" for c in columns])
+        out = pd.concat([out, spread], axis=1)
     out.insert(0, "id_str", catalog["id_str"].astype(str).to_numpy())
     return out
 

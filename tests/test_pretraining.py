@@ -1,0 +1,72 @@
+"""galzoo pretrain / predict end to end on a handful of simulated galaxies."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from galzoo_tools.cli import main
+from galzoo_tools.pretraining import split_catalog
+from galzoo_tools.schema import decals_dr5
+
+METRIC_KEYS = {"val_loss", "vote_mae", "baseline_vote_mae", "oracle_vote_mae", "images_per_second", "backbone",
+               "image_size", "batch_size", "channels", "epochs"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pretrain")
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GALZOO_CACHE", str(cache))
+        mp.setenv("GALZOO_OFFLINE", "1")
+        code = main(["pretrain", "--simulate", "80", "--image-size", "32", "--epochs", "2", "--batch-size", "16",
+                     "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_pretrain_writes_the_contracted_artefacts(trained, capsys):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert METRIC_KEYS <= set(metrics)
+    assert metrics["image_size"] == 32 and metrics["epochs"] == 2 and metrics["channels"] == 3
+    assert 0 < metrics["oracle_vote_mae"] < metrics["baseline_vote_mae"]
+    assert metrics["images_per_second"] > 0
+    state = torch.load(trained / "last_checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 1
+    config = json.loads((trained / "model" / "config.json").read_text())
+    assert config["image_size"] == 32 and config["backbone"] == "efficientnet_lite0"
+    split = pd.read_csv(trained / "split.csv")
+    assert set(split["split"]) == {"train", "val", "test"} and split["id_str"].is_unique
+
+
+def test_predict_resizes_any_image_and_writes_fractions(trained, tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, (size, mode) in enumerate([((50, 70), "RGB"), ((90, 90), "L"), ((33, 33), "RGB")]):
+        path = tmp_path / f"g{i}.jpg"
+        Image.fromarray(rng.integers(0, 255, (*size, 3) if mode == "RGB" else size, dtype=np.uint8)).save(path)
+        rows.append({"id_str": f"g{i}", "file_loc": path.name})
+    pd.DataFrame(rows).to_csv(tmp_path / "mine.csv", index=False)
+    out = tmp_path / "pred"
+    assert main(["predict", "--catalog", str(tmp_path / "mine.csv"), "--model", str(trained / "model"),
+                 "--out", str(out), "--mc-samples", "3", "--quiet"]) == 0
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    assert predictions["id_str"].tolist() == ["g0", "g1", "g2"]
+    fractions = predictions[[c + "_fraction" for c in decals_dr5.label_cols]].to_numpy()
+    for q in decals_dr5.questions:
+        np.testing.assert_allclose(fractions[:, q.slice].sum(axis=1), 1.0, rtol=1e-5)
+    assert (predictions[[c + "_fraction_std" for c in decals_dr5.label_cols]].to_numpy() >= 0).all()
+
+
+def test_split_is_disjoint_and_seeded():
+    df = pd.DataFrame({"id_str": [f"g{i}" for i in range(100)]})
+    train, val, test = split_catalog(df, seed=1)
+    assert (len(train), len(val), len(test)) == (80, 10, 10)
+    assert set(train.id_str).isdisjoint(val.id_str) and set(val.id_str).isdisjoint(test.id_str)
+    assert split_catalog(df, seed=1)[1].id_str.tolist() == val.id_str.tolist()
+    with pytest.raises(ValueError):
+        split_catalog(df, val_fraction=0.6, test_fraction=0.5)
