@@ -151,7 +151,8 @@ def add_predict(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_predict)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_simulate, add_pretrain, add_predict]
+from .cli_search import add_embed, add_search  # noqa: E402 - subcommands defined in their own module
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_simulate, add_pretrain, add_predict, add_embed, add_search]
 """Functions that each register one subcommand."""
 
 
