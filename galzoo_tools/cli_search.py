@@ -1,0 +1,129 @@
+"""``galzoo embed`` and ``galzoo search``: representations and similarity search from the shell.
+
+::
+
+    galzoo embed --catalog my/catalog.csv --encoder reference --out runs/embed
+    galzoo search --embeddings runs/embed --query syn0_000012 --k 10
+    galzoo search --embeddings runs/embed --catalog my/catalog.csv --evaluate --out runs/search
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["add_embed", "add_search"]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _run_embed(args: argparse.Namespace) -> int:
+    from .representations import embed_catalog, save_embeddings
+
+    if not args.catalog.is_file():
+        raise ValueError(f"catalog {args.catalog} does not exist")
+    emb = embed_catalog(args.catalog, encoder=args.encoder, image_size=args.image_size, batch_size=args.batch_size,
+                        tta=args.tta, num_workers=args.workers, progress=not args.quiet)
+    path = save_embeddings(args.out / "embeddings.npz", emb.id_str, emb.features)
+    metrics = {**emb.info, "catalog": str(args.catalog), "embeddings": str(path)}
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    print(f"embed: {metrics['n']} galaxies x {metrics['dims']} features with {args.encoder} at {metrics['image_size']}px "
+          f"-> {path}; {metrics['images_per_second']} images/s")
+    return 0
+
+
+def add_embed(subparsers: argparse._SubParsersAction) -> None:
+    """``galzoo embed``: pooled encoder features of every galaxy in a catalog (notebook 03)."""
+    p = subparsers.add_parser(
+        "embed",
+        help="compute the representation (pooled encoder features) of every galaxy in a catalog",
+        description="Writes OUT/embeddings.npz (arrays id_str and float32 features) and OUT/metrics.json "
+        "(n, dims, images_per_second, ...). Images of any size are centre-cropped and resized.",
+    )
+    p.add_argument("--catalog", type=Path, required=True, help="catalog (CSV/parquet) with id_str and file_loc")
+    p.add_argument("--encoder", default="reference",
+                   help="reference | imagenet | scratch | hf_hub:owner/name | local-dir:/path | a model folder")
+    p.add_argument("--image-size", type=_positive_int, default=None,
+                   help="default: the size the model was trained at (else the scale's)")
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--tta", type=_non_negative_int, default=0,
+                   help="average the features over this many extra rotated/flipped views (default 0)")
+    p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: chosen for the device)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_embed)
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    from .representations import load_embeddings
+    from .similarity import SimilarityIndex, precision_at_k_per_tag
+
+    if args.query is None and not args.evaluate:
+        raise ValueError("give --query ID to find a galaxy's neighbours, or --evaluate with --catalog")
+    try:
+        emb = load_embeddings(args.embeddings)
+        row = emb.row(args.query) if args.query is not None else None
+    except (FileNotFoundError, KeyError) as err:
+        raise ValueError(str(err).strip("'\"")) from err
+    index = SimilarityIndex(emb.features, metric=args.metric)
+    metrics: dict = {"n": len(emb), "dims": emb.dims, "metric": args.metric, "k": args.k}
+    if row is not None:
+        found, distances = index.neighbours(row, args.k)
+        print(f"search: {args.k} nearest of {args.query} among {len(emb)} galaxies ({args.metric})")
+        for rank, (other, distance) in enumerate(zip(found[0], distances[0]), start=1):
+            print(f"{rank:4d}  {emb.id_str[other]}  {distance:.4f}")
+        metrics["neighbours"] = {str(emb.id_str[o]): float(d) for o, d in zip(found[0], distances[0])}
+    if args.evaluate:
+        if args.catalog is None:
+            raise ValueError("--evaluate needs --catalog with a 'tags' column (';'-joined tags per galaxy)")
+        import pandas as pd
+
+        from .catalog import read_catalog
+
+        catalog = emb.align(read_catalog(args.catalog, schema=None, require_votes=False, check_images=False))
+        if "tags" not in catalog.columns:
+            raise ValueError(f"{args.catalog} has no 'tags' column to evaluate against")
+        ks = sorted({7, 10, 50, args.k})
+        table = precision_at_k_per_tag(emb.features, catalog["tags"].fillna(""), k=ks, index=index,
+                                       min_galaxies=args.min_galaxies)
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            print(table.round(3).to_string())
+        mean = table[f"precision@{args.k}"].mean()
+        print(f"search: mean precision@{args.k} over {len(table)} tags = {mean:.3f} (chance {table['chance'].mean():.3f})")
+        metrics.update({f"mean_precision@{args.k}": float(mean), "tags": table.round(4).to_dict(orient="index")})
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    return 0
+
+
+def add_search(subparsers: argparse._SubParsersAction) -> None:
+    """``galzoo search``: nearest neighbours of a galaxy, and precision per tag (notebook 04)."""
+    p = subparsers.add_parser(
+        "search",
+        help="find the galaxies most similar to one galaxy; evaluate precision per tag",
+        description="Exact nearest-neighbour search over embeddings written by `galzoo embed`. "
+        "--query prints the neighbours; --evaluate (with --catalog) prints precision@k per tag.",
+    )
+    p.add_argument("--embeddings", type=Path, required=True, help="embeddings.npz, or the folder holding it")
+    p.add_argument("--query", default=None, help="id_str of the query galaxy")
+    p.add_argument("--k", type=_positive_int, default=10, help="number of neighbours (default 10)")
+    p.add_argument("--metric", choices=["cosine", "euclidean"], default="cosine")
+    p.add_argument("--catalog", type=Path, default=None, help="catalog with a 'tags' column, for --evaluate")
+    p.add_argument("--evaluate", action="store_true", help="print precision@k per tag (needs --catalog)")
+    p.add_argument("--min-galaxies", type=_positive_int, default=11, help="skip rarer tags in --evaluate")
+    p.add_argument("--out", type=Path, default=None, help="folder for metrics.json (optional)")
+    p.set_defaults(func=_run_search)

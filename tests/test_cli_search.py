@@ -1,0 +1,73 @@
+"""``galzoo embed`` and ``galzoo search``, run in-process on a tiny checkpoint and odd-sized images."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest_data import make_catalog_folder
+
+from galzoo_tools.cli import main
+from galzoo_tools.models import build_model, save_model
+from galzoo_tools.representations import load_embeddings
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("model")
+    save_model(build_model("scratch", backbone="efficientnet_lite0"), folder, {"image_size": 32})
+    return folder
+
+
+@pytest.fixture()
+def catalog(tmp_path):
+    table = make_catalog_folder(tmp_path, n=12)
+    table["tags"] = ["ring;bar" if i % 2 else "smooth" for i in range(12)]
+    path = tmp_path / "catalog.parquet"
+    table.to_parquet(path)
+    return path
+
+
+def test_embed_then_search_and_evaluate(tmp_path, catalog, checkpoint, capsys):
+    out = tmp_path / "embed"
+    assert main(["embed", "--catalog", str(catalog), "--encoder", str(checkpoint), "--out", str(out), "--quiet"]) == 0
+    summary = capsys.readouterr().out.strip().splitlines()
+    assert len(summary) == 1 and summary[0].startswith("embed: 12 galaxies x 1280 features") and "32px" in summary[0]
+    emb = load_embeddings(out)
+    assert emb.features.shape == (12, 1280) and emb.id_str[0] == "gal000"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 12 and metrics["dims"] == 1280 and metrics["images_per_second"] > 0
+
+    assert main(["search", "--embeddings", str(out), "--query", "gal003", "--k", "4"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("search: 4 nearest of gal003") and len(lines) == 5
+    found = [line.split()[1] for line in lines[1:]]
+    assert "gal003" not in found and len(set(found)) == 4
+    distances = [float(line.split()[2]) for line in lines[1:]]
+    assert distances == sorted(distances)
+
+    result = tmp_path / "search"
+    assert main(["search", "--embeddings", str(out / "embeddings.npz"), "--catalog", str(catalog), "--evaluate",
+                 "--min-galaxies", "3", "--k", "5", "--out", str(result)]) == 0
+    printed = capsys.readouterr().out
+    assert "ring" in printed and "mean precision@5 over 3 tags" in printed
+    written = json.loads((result / "metrics.json").read_text())
+    assert set(written["tags"]) == {"ring", "bar", "smooth"} and 0 <= written["mean_precision@5"] <= 1
+
+
+def test_search_errors_exit_with_a_message(tmp_path, capsys):
+    out = tmp_path / "emb"
+    out.mkdir()
+    np.savez(out / "embeddings.npz", id_str=np.array(["a", "b"]), features=np.eye(2, dtype=np.float32))
+    for args, message in [
+        (["--query", "zzz"], "no galaxy with id_str 'zzz'"),
+        ([], "give --query"),
+        (["--evaluate"], "needs --catalog"),
+    ]:
+        with pytest.raises(SystemExit) as err:
+            main(["search", "--embeddings", str(out), *args])
+        assert err.value.code == 2 and message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", "--embeddings", str(tmp_path / "nowhere"), "--query", "a"])
+    assert "not found" in capsys.readouterr().err
