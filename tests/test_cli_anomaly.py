@@ -1,0 +1,74 @@
+"""``galzoo anomaly`` end to end on saved embeddings and a simulated researcher's column."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from galzoo_tools.cli import main
+from galzoo_tools.representations import save_embeddings
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 600
+    features = rng.normal(size=(n, 64)).astype(np.float32)
+    interest = np.zeros(n)
+    wanted = rng.choice(n, 15, replace=False)
+    features[wanted, :4] += 4.0
+    interest[wanted] = 5
+    ids = np.array([f"g{i:04d}" for i in range(n)])
+    save_embeddings(tmp_path / "emb", ids, features)
+    catalog = pd.DataFrame({"id_str": ids[::-1], "interest": interest[::-1]})  # another order: matched on id_str
+    catalog.to_csv(tmp_path / "catalog.csv", index=False)
+    return tmp_path, set(ids[wanted])
+
+
+def test_anomaly_writes_ranking_and_metrics(inputs, capsys) -> None:
+    folder, wanted = inputs
+    out = folder / "out"
+    code = main(["anomaly", "--embeddings", str(folder / "emb"), "--catalog", str(folder / "catalog.csv"),
+                 "--interest-col", "interest", "--labels", "40", "--seed", "1", "--out", str(out),
+                 "--components", "10", "--methods", "gp,random,isolation_forest"])
+    assert code == 0
+    line = capsys.readouterr().out.strip().splitlines()
+    assert len(line) == 1 and line[0].startswith("anomaly: 600 galaxies, 15 interesting")
+    ranking = pd.read_csv(out / "ranking.csv")
+    assert len(ranking) == 600 and ranking["id_str"].is_unique and ranking["rank"].tolist() == list(range(1, 601))
+    assert ranking["labelled"].sum() == 40
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["ranking_method"] == "gp" and metrics["n_interesting"] == 15
+    assert set(metrics["methods"]) == {"gp", "random", "isolation_forest"}
+    gp = metrics["methods"]["gp"]
+    assert gp["labels_used"] == 40 and metrics["methods"]["isolation_forest"]["labels_used"] == 0
+    assert {"precision_at_50", "precision_at_100", "precision_at_200", "average_precision"} <= set(gp)
+    assert gp["average_precision"] > 0.8 > metrics["methods"]["random"]["average_precision"]
+    assert len(wanted & set(ranking["id_str"][:15])) >= 12
+
+
+def test_interesting_at_moves_the_threshold(inputs) -> None:
+    folder, _ = inputs
+    out = folder / "out3"
+    main(["anomaly", "--embeddings", str(folder / "emb" / "embeddings.npz"), "--catalog", str(folder / "catalog.csv"),
+          "--interest-col", "interest", "--labels", "10", "--out", str(out), "--methods", "random",
+          "--interesting-at", "0"])
+    assert json.loads((out / "metrics.json").read_text())["n_interesting"] == 600
+
+
+@pytest.mark.parametrize("change, message", [
+    (["--interest-col", "nope"], "no column"),
+    (["--methods", "magic"], "unknown method"),
+])
+def test_bad_arguments_name_the_problem(inputs, capsys, change, message) -> None:
+    folder, _ = inputs
+    args = ["anomaly", "--embeddings", str(folder / "emb"), "--catalog", str(folder / "catalog.csv"),
+            "--interest-col", "interest", "--labels", "10", "--out", str(folder / "bad")]
+    flag, value = change
+    args = args[: args.index(flag) + 1] + [value] + args[args.index(flag) + 2:] if flag in args else args + change
+    with pytest.raises(SystemExit) as err:
+        main(args)
+    assert err.value.code == 2 and message in capsys.readouterr().err
