@@ -152,7 +152,9 @@ def add_predict(subparsers: argparse._SubParsersAction) -> None:
 
 
 from .cli_search import add_embed, add_search  # noqa: E402 - subcommands defined in their own module
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_simulate, add_pretrain, add_predict, add_embed, add_search]
+from .cli_anomaly import add_anomaly  # noqa: E402 - subcommand defined in its own module
+from .cli_finetune import add_finetune  # noqa: E402 - subcommand defined in its own module
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_simulate, add_pretrain, add_predict, add_embed, add_search, add_anomaly, add_finetune]
 """Functions that each register one subcommand."""
 
 

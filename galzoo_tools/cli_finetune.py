@@ -1,0 +1,73 @@
+"""``galzoo finetune``: fine-tune a pretrained encoder on N labels of a catalog column (notebook 06)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["add_finetune"]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _run_finetune(args: argparse.Namespace) -> int:
+    from .finetune import FinetuneConfig, finetune
+
+    config = FinetuneConfig(blocks=args.blocks, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            balance=not args.no_balance)
+    metrics = finetune(
+        args.catalog, args.label_col, init=args.init, train_size=args.train_size, out_dir=args.out, seed=args.seed,
+        mode=args.mode, task=args.task, image_size=args.image_size, config=config, backbone=args.backbone,
+        image_root=args.image_root, progress=not args.quiet,
+    ).metrics
+    if metrics["task"] == "regression":
+        result = f"test MSE {metrics['test_mse']:.4g}, R² {metrics['test_r2']:.3f}"
+    else:
+        result = f"test accuracy {metrics['test_accuracy']:.3f}, ROC AUC {metrics['test_roc_auc']:.3f}"
+    print(
+        f"finetune: {metrics['init']} ({metrics['mode']}) on {metrics['n_train']} labels of "
+        f"{metrics['label_col']!r} at {metrics['image_size']}px -> {Path(args.out) / 'model'}; {result} "
+        f"on {metrics['n_test']} test galaxies; {metrics['seconds']:.0f} s"
+    )
+    return 0
+
+
+def add_finetune(subparsers: argparse._SubParsersAction) -> None:
+    """``galzoo finetune``: learn a new label (e.g. rings) from N examples; every other row is the test set."""
+    p = subparsers.add_parser(
+        "finetune",
+        help="fine-tune a pretrained encoder on N labelled galaxies (e.g. rings) and test on the rest",
+        description="Draws --train-size labelled galaxies (stratified; a validation split for early stopping "
+        "comes out of them) from CATALOG; every other row is the test set. Writes OUT/model/, "
+        "OUT/predictions.parquet, OUT/split.csv, OUT/history.json and OUT/metrics.json.",
+    )
+    p.add_argument("--catalog", type=Path, required=True,
+                   help="catalog (CSV/parquet) with file_loc (any PNG/JPEG, any size) and the label column")
+    p.add_argument("--label-col", required=True, help="column to learn, e.g. ring (0/1)")
+    p.add_argument("--init", default="reference",
+                   help="encoder to start from: reference | imagenet | scratch | hf_hub:... | a model folder "
+                   "(default reference)")
+    p.add_argument("--train-size", type=_positive_int, required=True, metavar="N", help="number of labelled galaxies")
+    p.add_argument("--seed", type=int, default=0, help="seed for the draw of labels, the split and training")
+    p.add_argument("--mode", choices=["linear", "partial", "full"], default="linear",
+                   help="linear: frozen encoder + fitted head (default, fastest); partial: also train the last "
+                   "--blocks blocks; full: train everything with layer-wise learning-rate decay")
+    p.add_argument("--blocks", type=int, default=2, help="partial: encoder blocks to train (default 2)")
+    p.add_argument("--task", choices=["auto", "binary", "multiclass", "regression"], default="auto",
+                   help="default: binary for 2 values, multiclass for a few, regression otherwise")
+    p.add_argument("--image-size", type=_positive_int, default=None,
+                   help="default: the size the encoder was pretrained at (reference: 128), else 128")
+    p.add_argument("--epochs", type=_positive_int, default=40, help="partial/full: most epochs (early stopping)")
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--lr", type=float, default=1e-4, help="partial/full: head learning rate (default 1e-4)")
+    p.add_argument("--backbone", default=None, help="timm backbone for imagenet/scratch (default efficientnet_lite0)")
+    p.add_argument("--image-root", type=Path, default=None, help="folder that relative file_loc paths start from")
+    p.add_argument("--no-balance", action="store_true", help="do not weight classes by inverse frequency")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_finetune)

@@ -1,0 +1,67 @@
+"""Fine-tuning a pretrained encoder for a new task with few labels (notebook 06, ``galzoo finetune``).
+
+>>> from galzoo_tools.finetune import finetune
+>>> result = finetune("rings/catalog.parquet", "ring", init="reference", train_size=128, out_dir="runs/rings")
+>>> result.metrics["test_accuracy"]
+
+Pieces, for use one at a time: :class:`FinetuneModel` (encoder + input normalisation + head),
+:func:`fit_finetune` (modes ``linear`` / ``partial`` / ``full``), :func:`fit_linear_probe` on
+cached :func:`embed_images` features, :func:`predict_catalog`, the learning-curve experiment
+(:func:`learning_curves`) and the balanced synthetic ring set (:func:`balanced_ring_set`).
+"""
+
+from .data import balanced_ring_set, encode_labels, infer_task, split_labelled, stratified_sample
+from .evaluate import classification_metrics, predict_catalog, predict_features, regression_metrics, score
+from .experiment import LearningCurves, learning_curves, mistakes, plot_learning_curves, plot_mistakes, summarise_curves
+from .model import (
+    FinetuneModel,
+    build_finetune_model,
+    encoder_blocks,
+    feature_chain,
+    layer_decay_param_groups,
+    load_finetuned,
+    save_finetuned,
+    set_trainable_blocks,
+)
+from .probe import L2_GRID, class_weights, embed_catalog, embed_images, fit_head, fit_linear_probe
+from .run import FinetuneResult, finetune, source_image_size
+from .train import FinetuneConfig, FitReport, fit_finetune
+
+__all__ = [
+    "L2_GRID",
+    "LearningCurves",
+    "FinetuneConfig",
+    "FinetuneModel",
+    "FinetuneResult",
+    "FitReport",
+    "balanced_ring_set",
+    "build_finetune_model",
+    "class_weights",
+    "classification_metrics",
+    "embed_catalog",
+    "embed_images",
+    "encode_labels",
+    "encoder_blocks",
+    "feature_chain",
+    "finetune",
+    "fit_finetune",
+    "fit_head",
+    "fit_linear_probe",
+    "infer_task",
+    "layer_decay_param_groups",
+    "learning_curves",
+    "load_finetuned",
+    "mistakes",
+    "plot_learning_curves",
+    "plot_mistakes",
+    "predict_catalog",
+    "predict_features",
+    "regression_metrics",
+    "save_finetuned",
+    "score",
+    "set_trainable_blocks",
+    "source_image_size",
+    "split_labelled",
+    "stratified_sample",
+    "summarise_curves",
+]

@@ -1,0 +1,147 @@
+"""Fine-tuning end to end, as ``galzoo finetune`` runs it: catalog → budget → model → test metrics.
+
+``train_size`` labelled galaxies, drawn stratified from the catalog, are all the model may
+learn from (a validation split for early stopping is taken from them); every other row is the
+test set. :func:`finetune` writes into ``out_dir``:
+
+* ``model/`` — the fine-tuned model (:func:`galzoo_tools.finetune.load_finetuned`);
+* ``predictions.parquet`` — each test galaxy's class probabilities, prediction and label;
+* ``split.csv`` — which galaxy was ``train``, ``val`` or ``test``;
+* ``history.json`` (per epoch, gradient modes) and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import encode_labels, infer_task, stratified_sample
+from .evaluate import predict_catalog, score
+from .model import FinetuneModel, build_finetune_model, save_finetuned
+from .train import FinetuneConfig, FitReport, fit_finetune
+
+__all__ = ["FinetuneResult", "finetune", "source_image_size", "DEFAULT_IMAGE_SIZE"]
+
+DEFAULT_IMAGE_SIZE = 128
+"""Image size for sources that do not record one (ImageNet, scratch, hub encoders)."""
+
+
+@dataclass
+class FinetuneResult:
+    """The fine-tuned model, its test predictions and metrics, and what training did."""
+
+    model: FinetuneModel
+    metrics: dict[str, Any]
+    predictions: pd.DataFrame
+    report: FitReport
+
+
+def source_image_size(source: str | os.PathLike[str]) -> int | None:
+    """The image size a galzoo checkpoint (e.g. ``reference``) was trained at, else None."""
+    from ..models import read_model_config, resolve_model_source
+
+    resolved = resolve_model_source(source)
+    if resolved.kind != "checkpoint":
+        return None
+    size = read_model_config(resolved.location).get("image_size")  # type: ignore[arg-type]
+    return int(size) if size else None
+
+
+def _read(catalog: str | os.PathLike | pd.DataFrame, label_col: str, image_root: str | os.PathLike | None) -> pd.DataFrame:
+    from ..catalog import read_catalog
+
+    table = read_catalog(catalog, schema=None, require_votes=False, image_root=image_root)
+    if label_col not in table.columns:
+        source = catalog if not isinstance(catalog, pd.DataFrame) else "the catalog"
+        raise ValueError(f"{source} has no column {label_col!r}; columns are {list(table.columns)[:15]}. "
+                         "Pass the name of your label column (e.g. --label-col ring).")
+    return table
+
+
+def finetune(
+    catalog: str | os.PathLike | pd.DataFrame,
+    label_col: str,
+    init: str | os.PathLike = "reference",
+    train_size: int = 128,
+    out_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    mode: str = "linear",
+    task: str = "auto",
+    image_size: int | None = None,
+    config: FinetuneConfig | None = None,
+    backbone: str | None = None,
+    image_root: str | os.PathLike | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> FinetuneResult:
+    """Fine-tune the encoder ``init`` on ``train_size`` labels of ``label_col``; test on the rest.
+
+    ``mode`` (``linear`` | ``partial`` | ``full``) and ``seed`` override those of ``config``.
+    ``image_size`` defaults to the size ``init`` was pretrained at (else 128). Images of any size
+    and format PIL reads are centre-cropped to a square and resized. Writes ``out_dir`` (module
+    docstring) when given; returns the model, metrics and test predictions.
+    """
+    from ..config import get_device
+    from ..datasets import load_images
+
+    start = time.perf_counter()
+    device = torch.device(device) if device is not None else get_device()
+    config = replace(config or FinetuneConfig(), mode=mode, seed=seed)  # type: ignore[arg-type]
+    table = _read(catalog, label_col, image_root)
+    task_name = infer_task(table[label_col], task)
+    y, classes = encode_labels(table[label_col], task_name)
+    if train_size >= len(table):
+        raise ValueError(f"train_size={train_size} leaves no test galaxies in a catalog of {len(table)}; "
+                         "use fewer labels or a bigger catalog")
+    labelled = stratified_sample(y, train_size, seed, stratify=task_name != "regression")
+    test = np.setdiff1d(np.arange(len(table)), labelled)
+
+    model = build_finetune_model(init, task_name, classes, backbone=backbone).to(device)
+    size = image_size or source_image_size(init) or DEFAULT_IMAGE_SIZE
+    channels = int(model.encoder_info.get("in_chans") or 3)
+    images = load_images(table.iloc[labelled], size, channels)
+    report = fit_finetune(model, images, y[labelled], config, device, progress)
+    predictions = predict_catalog(model, table.iloc[test], size, label_col=label_col, progress=progress)
+    test_scores = score(model, y[test], _prediction_array(model, predictions))
+
+    metrics: dict[str, Any] = {f"test_{k}": v for k, v in test_scores.items() if k != "n"}
+    metrics.update({
+        "n_train": int(train_size), "n_fit": report.n_train, "n_val": report.n_val, "n_test": int(len(test)),
+        "mode": report.mode, "init": str(init), "task": task_name, "classes": classes, "label_col": label_col,
+        "image_size": int(size), "backbone": model.encoder_info.get("backbone"), "seed": int(seed),
+        "l2": report.l2, "trainable_blocks": report.trainable_blocks, "best_epoch": report.best_epoch,
+        "epochs_run": max(0, len(report.history) - 1), "stopped_early": report.stopped_early,
+        "cached_trunk": report.cached_trunk, "device": str(device),
+    })
+    metrics["seconds"] = round(time.perf_counter() - start, 2)
+    if out_dir is not None:
+        _write(Path(out_dir), model, table, labelled, report, predictions, metrics, config)
+    return FinetuneResult(model, metrics, predictions, report)
+
+
+def _prediction_array(model: FinetuneModel, predictions: pd.DataFrame) -> np.ndarray:
+    if model.task == "regression":
+        return predictions["predicted"].to_numpy(np.float64)
+    return predictions[[f"p_{c}" for c in model.classes]].to_numpy(np.float64)
+
+
+def _write(out: Path, model: FinetuneModel, table: pd.DataFrame, labelled: np.ndarray, report: FitReport,
+           predictions: pd.DataFrame, metrics: dict[str, Any], config: FinetuneConfig) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    keep = ("image_size", "label_col", "mode", "n_train", "seed", "init")
+    save_finetuned(model, out / "model", {k: metrics[k] for k in keep})
+    predictions.to_parquet(out / "predictions.parquet", index=False)
+    split = np.full(len(table), "test", dtype=object)
+    split[labelled] = "train"
+    split[labelled[report.val_rows]] = "val"
+    pd.DataFrame({"id_str": table["id_str"], "split": split}).to_csv(out / "split.csv", index=False)
+    (out / "history.json").write_text(json.dumps(report.history, indent=1))
+    (out / "metrics.json").write_text(json.dumps({**metrics, "config": asdict(config)}, indent=1, default=str))

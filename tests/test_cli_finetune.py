@@ -1,0 +1,86 @@
+"""``galzoo finetune`` on a user's catalog of JPEG/PNG galaxies of odd sizes, run in-process."""
+
+import json
+import socket
+
+import pandas as pd
+import pytest
+import torch
+
+from galzoo_tools.cli import main
+from galzoo_tools.finetune import load_finetuned
+from galzoo_tools.models import build_model, save_model
+from finetune_data import write_ring_catalog
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    """Tests never touch the network: GALZOO_OFFLINE is set and sockets refuse to connect."""
+    monkeypatch.setenv("GALZOO_OFFLINE", "1")
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("a test tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    return write_ring_catalog(tmp_path_factory.mktemp("user_rings"), n=24)
+
+
+def test_finetune_writes_model_metrics_and_split(catalog, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--init", "scratch", "--train-size", "10",
+            "--seed", "1", "--image-size", "32", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    summary = capsys.readouterr().out.strip().splitlines()
+    assert len(summary) == 1 and summary[0].startswith("finetune: scratch (linear) on 10 labels of 'ring' at 32px")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 10 and metrics["n_test"] == 14
+    assert metrics["mode"] == "linear" and metrics["init"] == "scratch" and metrics["seconds"] > 0
+    assert 0 <= metrics["test_accuracy"] <= 1 and 0 <= metrics["test_roc_auc"] <= 1
+    split = pd.read_csv(out / "split.csv")
+    assert split["split"].value_counts().to_dict() == {"test": 14, "train": 10}
+    labelled = split.merge(pd.read_csv(catalog), on="id_str").query("split == 'train'")
+    assert labelled["ring"].sum() == 5  # stratified: half rings, as in the catalog
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    assert len(predictions) == 14 and set(predictions["id_str"]) == set(split.query("split == 'test'")["id_str"])
+    assert predictions[["p_0", "p_1"]].sum(axis=1).round(5).eq(1).all()
+    model = load_finetuned(out / "model", device="cpu")
+    assert model.classes == [0, 1]
+
+
+def test_partial_mode_from_a_galzoo_checkpoint(catalog, tmp_path):
+    torch.manual_seed(0)
+    checkpoint = save_model(build_model("scratch"), tmp_path / "pretrained", {"image_size": 40})
+    out = tmp_path / "run"
+    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--init", str(checkpoint),
+            "--train-size", "12", "--mode", "partial", "--epochs", "2", "--batch-size", "8", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["image_size"] == 40  # the size the checkpoint was pretrained at
+    assert metrics["mode"] == "partial" and metrics["n_val"] >= 2 and metrics["n_fit"] + metrics["n_val"] == 12
+    assert metrics["epochs_run"] <= 2 and len(json.loads((out / "history.json").read_text())) == metrics["epochs_run"] + 1
+    assert set(pd.read_csv(out / "split.csv")["split"]) == {"train", "val", "test"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--label-col", "bar"], "no column 'bar'"), (["--label-col", "ring", "--train-size", "24"], "leaves no test")],
+)
+def test_bad_arguments_are_explained(catalog, tmp_path, capsys, extra, message):
+    args = ["finetune", "--catalog", str(catalog), "--init", "scratch", "--out", str(tmp_path), "--quiet"]
+    if "--train-size" not in extra:
+        args += ["--train-size", "8"]
+    with pytest.raises(SystemExit) as err:
+        main(args + extra)
+    assert err.value.code == 2 and message in capsys.readouterr().err
