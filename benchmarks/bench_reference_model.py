@@ -1,0 +1,61 @@
+"""How good is the reference model on galaxies it never saw? Vote-fraction MAE vs oracle and baseline.
+
+Simulates fresh galaxies (a seed the model never saw), predicts their vote fractions, and
+prints the MAE beside the oracle (the simulator's true fractions: the noise floor) and the
+baseline (the training set's mean fractions). Targets: MAE <= 1.3 x oracle, <= 0.6 x baseline.
+
+    python benchmarks/bench_reference_model.py [--n 2000] [--seed 12345]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from galzoo_tools.config import data_dir
+from galzoo_tools.evaluation import vote_fraction_mae, mean_fraction_baseline, true_fractions
+from galzoo_tools.models import load_model, read_model_config, resolve_model_source
+from galzoo_tools.schema import decals_dr5
+from galzoo_tools.synthetic import simulate, simulate_catalog
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=12345)
+    args = parser.parse_args()
+
+    folder = resolve_model_source("reference").location
+    config = read_model_config(folder)
+    model = load_model(folder, device="cpu")
+    images, catalog = simulate(args.n, size=config["image_size"], seed=args.seed)
+    with torch.inference_mode():
+        batches = torch.from_numpy(images).permute(0, 3, 1, 2).split(128)
+        predicted = torch.cat([model.predict_fractions(b.float() / 255).mean for b in batches]).numpy()
+
+    metrics = json.loads((data_dir() / "reference_model" / "metrics.json").read_text())
+    split = pd.read_csv(data_dir() / "reference_model" / "split.csv")
+    n_total = metrics["n_train"] + metrics["n_val"] + metrics["n_test"]
+    _, training_universe = simulate_catalog(n_total, seed=config["seed"])
+    train = training_universe[training_universe["id_str"].isin(set(split.loc[split["split"] == "train", "id_str"]))]
+    baseline = np.broadcast_to(mean_fraction_baseline(train, decals_dr5), predicted.shape)
+
+    per_question = pd.DataFrame({
+        "model": vote_fraction_mae(predicted, catalog),
+        "oracle": vote_fraction_mae(true_fractions(catalog), catalog),
+        "baseline": vote_fraction_mae(baseline, catalog),
+    })
+    per_question["model/oracle"] = per_question["model"] / per_question["oracle"]
+    print(f"reference model on {args.n} fresh galaxies (seed {args.seed}, {config['image_size']} px)")
+    print(per_question.round(3).to_string())
+    mean = per_question.loc["mean"]
+    print(f"vote MAE {mean['model']:.4f}: {mean['model'] / mean['oracle']:.2f} x oracle (target <= 1.3), "
+          f"{mean['model'] / mean['baseline']:.2f} x baseline (target <= 0.6)")
+
+
+if __name__ == "__main__":
+    main()
