@@ -4,9 +4,25 @@ This file sits at the repository root so it also applies when only notebooks/ is
 """
 
 import os
+import socket
+
+import pytest
 
 os.environ["GALZOO_SCALE"] = "tiny"
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Tests and CI never reach a model hub: ImageNet weights come from the packaged EfficientNet-Lite0.
 os.environ.setdefault("GALZOO_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """For model tests: GALZOO_OFFLINE is set and sockets refuse to connect, so nothing can
+    reach a hub. Opt in with ``pytestmark = pytest.mark.usefixtures("no_network")`` (the
+    download tests need their loopback server, so this is not global)."""
+    monkeypatch.setenv("GALZOO_OFFLINE", "1")
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("a test tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)

@@ -1,7 +1,6 @@
 """``galzoo finetune`` on a user's catalog of JPEG/PNG galaxies of odd sizes, run in-process."""
 
 import json
-import socket
 
 import pandas as pd
 import pytest
@@ -13,15 +12,7 @@ from galzoo_tools.models import build_model, save_model
 from finetune_data import write_ring_catalog
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    """Tests never touch the network: GALZOO_OFFLINE is set and sockets refuse to connect."""
-    monkeypatch.setenv("GALZOO_OFFLINE", "1")
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("a test tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 @pytest.fixture(autouse=True, scope="module")

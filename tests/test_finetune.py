@@ -1,6 +1,5 @@
 """Fine-tuning: label budgets, freezing, layer-wise learning rates, the linear probe, the loop, saving."""
 
-import socket
 
 import numpy as np
 import pandas as pd
@@ -37,15 +36,7 @@ from galzoo_tools.models import ZooModel, build_encoder
 from finetune_data import ring_image, write_ring_catalog
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    """Tests never touch the network: GALZOO_OFFLINE is set and sockets refuse to connect."""
-    monkeypatch.setenv("GALZOO_OFFLINE", "1")
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("a test tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .. import __version__
+from ..models.normalise import InputNormaliser
 
 __all__ = [
     "Task",
@@ -74,21 +75,20 @@ class FinetuneModel(nn.Module):
         self.register_buffer("feature_std", torch.ones(n_features))
         self.register_buffer("target_mean", torch.zeros(()))
         self.register_buffer("target_std", torch.ones(()))
-        mean, std = self.encoder_info.get("mean"), self.encoder_info.get("std")
-        self.normalise = mean is not None and std is not None
-        if self.normalise:
-            self.register_buffer("input_mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
-            self.register_buffer("input_std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.normaliser = InputNormaliser(self.encoder_info.get("mean"), self.encoder_info.get("std"))
 
     @property
     def num_features(self) -> int:
         return self.head.in_features
 
+    @property
+    def normalise(self) -> bool:
+        """Whether inputs are normalised (the encoder's weights came with a mean and std)."""
+        return self.normaliser.enabled
+
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] → the normalisation the encoder's weights expect."""
-        if not self.normalise:
-            return images
-        return (images - self.input_mean.to(images.dtype)) / self.input_std.to(images.dtype)
+        return self.normaliser(images)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """Pooled encoder features ``(batch, num_features)`` of images in [0, 1]."""

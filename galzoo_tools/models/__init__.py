@@ -11,11 +11,13 @@ Sources (see :mod:`.sources`): ``"scratch"``, ``"imagenet"``, ``"imagenet-timm"`
 from .checkpoints import WEIGHT_FILES, load_model, read_model_config, save_model
 from .encoders import DEFAULT_BACKBONE, build_encoder, encoder_in_chans, load_encoder
 from .heads import DirichletHead
+from .normalise import InputNormaliser
 from .imagenet_lite0 import LITE0_MEAN, LITE0_STD, create_lite0_imagenet, lite0_imagenet_state_dict
 from .sources import ModelSource, is_offline, reference_model_dir, resolve_model_source
 from .zoo_model import FractionPrediction, ZooModel, build_model
 
 __all__ = [
+    "InputNormaliser",
     "DEFAULT_BACKBONE",
     "LITE0_MEAN",
     "LITE0_STD",

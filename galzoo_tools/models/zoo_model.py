@@ -12,6 +12,7 @@ from ..losses import expected_fractions
 from ..schema import Schema, get_schema
 from .encoders import build_encoder, encoder_in_chans
 from .heads import DirichletHead
+from .normalise import InputNormaliser
 
 __all__ = ["FractionPrediction", "ZooModel", "build_model"]
 
@@ -54,21 +55,20 @@ class ZooModel(nn.Module):
             raise ValueError("the encoder has no num_features attribute; pass in_features=<feature size>")
         self.head = DirichletHead(int(features), self.schema, dropout, min_concentration, max_concentration)
         self.encoder_info = dict(encoder_info) if encoder_info else _describe(encoder, int(features))
-        mean, std = self.encoder_info.get("mean"), self.encoder_info.get("std")
-        self.normalise = mean is not None and std is not None
-        if self.normalise:
-            self.register_buffer("input_mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
-            self.register_buffer("input_std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.normaliser = InputNormaliser(self.encoder_info.get("mean"), self.encoder_info.get("std"))
 
     @property
     def num_features(self) -> int:
         return self.head.in_features
 
+    @property
+    def normalise(self) -> bool:
+        """Whether inputs are normalised (the encoder's weights came with a mean and std)."""
+        return self.normaliser.enabled
+
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] → the normalisation the encoder's weights expect (its ``mean``/``std``)."""
-        if not self.normalise:
-            return images
-        return (images - self.input_mean.to(images.dtype)) / self.input_std.to(images.dtype)
+        return self.normaliser(images)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """Pooled encoder features ``(batch, num_features)`` of images in [0, 1]: the paper's representation."""

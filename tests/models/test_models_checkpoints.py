@@ -1,7 +1,6 @@
 """Checkpoints round-trip (fp32 exactly, fp16 closely), load with weights_only, and fail with advice."""
 
 import json
-import socket
 
 import pytest
 import timm
@@ -11,15 +10,7 @@ from galzoo_tools.models import build_encoder, build_model, load_encoder, load_m
 from galzoo_tools.schema import Schema
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    """Tests never touch the network: GALZOO_OFFLINE is set and sockets refuse to connect."""
-    monkeypatch.setenv("GALZOO_OFFLINE", "1")
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("a test tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 @pytest.fixture(scope="module")

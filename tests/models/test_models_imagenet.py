@@ -1,6 +1,5 @@
 """The offline EfficientNet-Lite0 ImageNet weights map onto timm exactly and still see a cat."""
 
-import socket
 
 import numpy as np
 import pytest
@@ -15,15 +14,7 @@ skimage_data = pytest.importorskip("skimage.data")
 CAT_CLASSES = range(281, 286)  # ImageNet tabby, tiger cat, Persian, Siamese, Egyptian cat
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    """Tests never touch the network: GALZOO_OFFLINE is set and sockets refuse to connect."""
-    monkeypatch.setenv("GALZOO_OFFLINE", "1")
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("a test tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def _chelsea(size: int = 224) -> torch.Tensor:

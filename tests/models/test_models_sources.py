@@ -1,6 +1,5 @@
 """Source names resolve to one place, and wrong or online-only sources fail with advice, offline."""
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -9,15 +8,7 @@ import torch
 from galzoo_tools.models import build_encoder, build_model, resolve_model_source, save_model
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    """Tests never touch the network: GALZOO_OFFLINE is set and sockets refuse to connect."""
-    monkeypatch.setenv("GALZOO_OFFLINE", "1")
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("a test tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,5 @@
 """ZooModel: shapes, concentration bounds, MC-dropout spread, embeddings, channels_last, autocast."""
 
-import socket
 
 import pytest
 import torch
@@ -10,15 +9,7 @@ from galzoo_tools.models import DirichletHead, ZooModel, build_encoder, build_mo
 from galzoo_tools.schema import decals_dr5, gz2
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    """Tests never touch the network: GALZOO_OFFLINE is set and sockets refuse to connect."""
-    monkeypatch.setenv("GALZOO_OFFLINE", "1")
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("a test tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 @pytest.fixture(scope="module")
