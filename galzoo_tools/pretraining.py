@@ -81,7 +81,6 @@ def predict_catalog(
     data = GalaxyDataset(catalog, schema=None, transform=eval_transform(image_size, channels), channels=channels)
     loader = make_dataloader(data, batch_size, shuffle=False, device=device)
     model.to(device).eval()
-    batches = []
     if progress:
         from tqdm.auto import tqdm
 

@@ -33,6 +33,8 @@ __all__ = [
     "fit",
     "evaluate_loss",
     "images_per_second",
+    "warmup_cosine",
+    "amp_dtype",
     "DistributedContext",
     "distributed_context",
 ]
@@ -110,8 +112,12 @@ def distributed_context() -> DistributedContext:
     return DistributedContext(rank=dist.get_rank(), local_rank=local_rank, world_size=dist.get_world_size())
 
 
-def _lr_lambda(total_steps: int, warmup_fraction: float, min_lr_fraction: float) -> Callable[[int], float]:
-    warmup = max(1, int(total_steps * warmup_fraction))
+def warmup_cosine(
+    total_steps: int, warmup_fraction: float, min_lr_fraction: float = 0.01, min_warmup: int = 1
+) -> Callable[[int], float]:
+    """Learning-rate factor per step: linear warm-up (at least ``min_warmup`` steps), then a
+    cosine decay to ``min_lr_fraction``. For ``torch.optim.lr_scheduler.LambdaLR``."""
+    warmup = max(min_warmup, int(total_steps * warmup_fraction))
 
     def factor(step: int) -> float:
         if step < warmup:
@@ -164,7 +170,8 @@ def _to_device(
     return images.contiguous(memory_format=memory_format), labels.to(device, non_blocking=True)
 
 
-def _amp_dtype(device: torch.device) -> torch.dtype:
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 on GPUs that support it (no loss scaling needed), else float16."""
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float16
@@ -187,7 +194,7 @@ def evaluate_loss(
     count = torch.zeros((), dtype=torch.float64, device=device)
     for images, counts in loader:
         images, counts = _to_device(images, counts, device, channels_last)
-        with torch.autocast(device.type, dtype=_amp_dtype(device), enabled=amp):
+        with torch.autocast(device.type, dtype=amp_dtype(device), enabled=amp):
             concentrations = model(images)
         total += dirichlet_multinomial_loss(counts, concentrations.float(), schema).sum(0).double()
         count += counts.shape[0]
@@ -253,9 +260,9 @@ def fit(
     per_replica = math.ceil(len(train_data) / ctx.world_size)
     steps_per_epoch = max(1, per_replica // config.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _lr_lambda(steps_per_epoch * config.epochs, config.warmup_fraction, config.min_lr_fraction)
+        optimizer, warmup_cosine(steps_per_epoch * config.epochs, config.warmup_fraction, config.min_lr_fraction)
     )
-    use_scaler = amp and _amp_dtype(device) == torch.float16
+    use_scaler = amp and amp_dtype(device) == torch.float16
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
     result = TrainResult(checkpoint=checkpoint_path)
@@ -287,7 +294,7 @@ def fit(
         epoch_start = time.perf_counter()
         for images, counts in loader:
             images, counts = _to_device(images, counts, device, channels_last, augment)
-            with torch.autocast(device.type, dtype=_amp_dtype(device), enabled=amp):
+            with torch.autocast(device.type, dtype=amp_dtype(device), enabled=amp):
                 concentrations = train_model(images)
             loss = dirichlet_multinomial_loss(counts, concentrations.float(), schema, reduction="mean")
             optimizer.zero_grad(set_to_none=True)

@@ -17,15 +17,15 @@ the labelled set; the best epoch's weights are kept. AMP and channels-last on CU
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..augment import BatchAugment, to_float_images
+from ..training import amp_dtype, warmup_cosine
 from .data import split_labelled
 from .model import FinetuneModel, feature_chain, set_trainable_blocks, layer_decay_param_groups
 from .probe import _loss, _targets, embed_images, fit_linear_probe
@@ -84,19 +84,6 @@ class FitReport:
     cached_trunk: bool = False
     val_rows: list[int] = field(default_factory=list)
     """Positions (within the labelled set) of the validation galaxies."""
-
-
-def _warmup_cosine(total_steps: int, warmup_fraction: float, min_warmup: int = 10) -> Callable[[int], float]:
-    """Linear warm-up (at least ``min_warmup`` steps: Adam's first steps are large) then cosine to 1 %."""
-    warmup = max(min_warmup, int(total_steps * warmup_fraction))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
 
 
 class _Inputs:
@@ -203,12 +190,12 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
     batch = min(config.batch_size, len(train))
     steps_per_epoch = max(1, len(train) // batch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_cosine(steps_per_epoch * config.epochs, config.warmup_fraction))
-    amp_dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler(device.type, enabled=amp and amp_dtype == torch.float16)
+        optimizer, warmup_cosine(steps_per_epoch * config.epochs, config.warmup_fraction, min_warmup=10))
+    dtype = amp_dtype(device)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp and dtype == torch.float16)
     trainable = [p for p in model.parameters() if p.requires_grad]
 
-    best_loss, bad_epochs = _val_loss(model, inputs, val_target, weight, amp, amp_dtype), 0
+    best_loss, bad_epochs = _val_loss(model, inputs, val_target, weight, amp, dtype), 0
     best_state, report.best_epoch = copy.deepcopy(model.state_dict()), 0
     report.history.append({"epoch": 0, "train_loss": float("nan"), "val_loss": best_loss})
     epochs = range(1, config.epochs + 1)
@@ -223,7 +210,7 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
         running = 0.0
         for step in range(steps_per_epoch):
             rows = order[step * batch:(step + 1) * batch]
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
+            with torch.autocast(device.type, dtype=dtype, enabled=amp):
                 outputs = inputs.forward(inputs.train_batch(rows))
             loss = _loss(outputs.float(), train_target[rows], model.task, weight)
             optimizer.zero_grad(set_to_none=True)
@@ -234,7 +221,7 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
             scaler.update()
             scheduler.step()
             running += float(loss.detach())
-        val_loss = _val_loss(model, inputs, val_target, weight, amp, amp_dtype)
+        val_loss = _val_loss(model, inputs, val_target, weight, amp, dtype)
         report.history.append({"epoch": epoch, "train_loss": running / steps_per_epoch, "val_loss": val_loss})
         if val_loss < best_loss - 1e-4:
             best_loss, best_state, bad_epochs = val_loss, copy.deepcopy(model.state_dict()), 0
