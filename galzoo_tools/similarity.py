@@ -24,6 +24,7 @@ import torch
 
 __all__ = [
     "SimilarityIndex",
+    "cosine_similarity",
     "faiss_available",
     "tag_matrix",
     "typical_galaxy",
@@ -60,6 +61,19 @@ def _as_matrix(values: np.ndarray | torch.Tensor, what: str, dims: int | None = 
     if bad.any():
         raise ValueError(f"{what} have NaN or infinite values in rows {np.flatnonzero(bad)[:5].tolist()}; drop or fix them")
     return array
+
+
+def cosine_similarity(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor | None = None) -> np.ndarray:
+    """Cosine similarity of every row of ``a`` with every row of ``b`` (default ``a``): 1 same direction, -1 opposite.
+
+    For a handful of galaxies, to look at; :class:`SimilarityIndex` searches a whole catalog.
+    """
+    a = _as_matrix(a, "features")
+    b = a if b is None else _as_matrix(b, "features", a.shape[1])
+    norms = [np.linalg.norm(m, axis=1, keepdims=True) for m in (a, b)]
+    if any((n == 0).any() for n in norms):
+        raise ValueError("a feature vector is all zeros, so it has no direction; drop it first")
+    return (a / norms[0]) @ (b / norms[1]).T
 
 
 class SimilarityIndex:

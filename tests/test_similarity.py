@@ -140,3 +140,15 @@ def test_compare_encoders_and_figures():
     assert isinstance(plot_neighbours(images, 3, rows[0], distances[0], ids=[f"g{i}" for i in range(90)]), Figure)
     assert isinstance(explore_neighbours(index, images, [f"g{i}" for i in range(90)], k=4, static=True), Figure)
 
+
+
+def test_cosine_similarity_matches_its_definition():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(4, 6)), rng.normal(size=(3, 6))
+    got = sim.cosine_similarity(a, b)
+    want = np.array([[u @ v / np.linalg.norm(u) / np.linalg.norm(v) for v in b] for u in a])
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_allclose(np.diag(sim.cosine_similarity(a)), 1.0, rtol=1e-5)
+    assert sim.cosine_similarity(a[:1], -a[:1])[0, 0] == pytest.approx(-1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="all zeros"):
+        sim.cosine_similarity(np.zeros((2, 6)))

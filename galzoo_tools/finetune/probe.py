@@ -17,7 +17,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..augment import to_float_images
 from .model import FinetuneModel
 
 __all__ = ["L2_GRID", "embed_images", "embed_catalog", "class_weights", "fit_head", "fit_linear_probe"]
@@ -38,33 +37,22 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _autocast(device: torch.device) -> torch.autocast:
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
-@torch.no_grad()
 def embed_images(model: FinetuneModel, images: torch.Tensor, batch_size: int = 128,
                  progress: bool = False) -> torch.Tensor:
-    """Frozen-encoder features ``(N, num_features)`` (float32, CPU) of ``uint8`` or [0, 1] images."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    batches = range(0, len(images), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
+    """Frozen-encoder features ``(N, num_features)`` (float32, CPU) of ``uint8`` or [0, 1] images.
 
-        batches = tqdm(batches, desc="embedding", unit="batch", leave=False)
-    out = []
+    :func:`galzoo_tools.representations.embed_images` does the work on the model's own device;
+    this keeps the model's train/eval mode and returns a tensor the probe can train on.
+    """
+    from ..representations import embed_images as embed_with
+
+    was_training = model.training
     try:
-        for start in batches:
-            x = to_float_images(images[start:start + batch_size].to(device, non_blocking=True))
-            if device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
-            with _autocast(device):
-                out.append(model.embed(x).float().cpu())
+        features = embed_with(images, model, batch_size=batch_size, device=next(model.parameters()).device,
+                              progress=progress)
     finally:
         model.train(was_training)
-    return torch.cat(out) if out else torch.zeros(0, model.num_features)
+    return torch.from_numpy(features)
 
 
 @torch.no_grad()
