@@ -8,6 +8,11 @@ For each encoder (``reference``, ``imagenet``, or any model folder), on galaxies
   issue target: reference >= 0.85 and above ImageNet and scratch).
 
     python benchmarks/bench_representation_quality.py [--encoders reference imagenet scratch runs/other/model]
+    python benchmarks/bench_representation_quality.py --n 5000     # a denser catalog
+
+Precision@10 depends on the catalog as well as the encoder: with more galaxies each tag has
+more members near any query. With the committed reference model, 1,000 fresh galaxies give
+0.79 (ImageNet 0.68) and 5,000 give 0.86 (ImageNet 0.76). ``scratch`` here means random weights.
 """
 
 from __future__ import annotations
