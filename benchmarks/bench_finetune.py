@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 
 from galzoo_tools.config import cache_dir, get_device, seed_everything
@@ -57,6 +59,21 @@ def check_targets(runs, budget: int = 128) -> list[str]:
     return lines
 
 
+def paired_gaps(runs, against: str = "imagenet") -> str:
+    """Reference minus ``against`` accuracy per budget over the shared draws: mean, its standard error, wins.
+
+    Every starting point sees the same labelled draws and test set, so differences are paired;
+    a gap smaller than about two standard errors is a tie, whichever sign it has.
+    """
+    accuracy = runs.pivot_table(index=["budget", "repeat"], columns="init", values="test_accuracy")
+    if "reference" not in accuracy or against not in accuracy:
+        return ""
+    gap = (accuracy["reference"] - accuracy[against]).groupby(level="budget")
+    table = pd.DataFrame({"mean gap": gap.mean(), "std error": gap.std(ddof=1) / np.sqrt(gap.count()),
+                          "reference wins": gap.apply(lambda g: f"{int((g > 0).sum())}/{len(g)}")})
+    return f"reference - {against}, paired over the same draws:\n" + table.round(3).to_string()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budgets", type=int, nargs="+", default=[8, 16, 32, 64, 128, 256, 512])
@@ -84,7 +101,8 @@ def main() -> None:
     table = summarise_curves(curves.runs)
     fig = plot_learning_curves(curves.runs, title=f"rings, {args.mode}, {args.repeats} repeats, {args.n_test} test galaxies")
     fig.savefig(args.out / "learning_curves.png", dpi=100)
-    lines = [f"learning curves ({args.mode}): {seconds:.0f} s", "", table.to_string(), "", *check_targets(curves.runs)]
+    lines = [f"learning curves ({args.mode}): {seconds:.0f} s", "", table.to_string(), "", paired_gaps(curves.runs), "",
+             *check_targets(curves.runs)]
     if args.time_cli:
         cli = time_cli(ring_set, args.out / "cli_run", 256, args.cli_mode)
         ok = cli["wall_seconds"] <= 120
