@@ -7,6 +7,10 @@ The bare loop is forward + backward + AdamW step of the same model on one in-mem
 batch: the most a training loop could reach. The target is galzoo ≥ 0.9 × bare.
 
     python benchmarks/bench_training.py [--size 64] [--batch 64] [--n 1024] [--backbone efficientnet_lite0]
+    python benchmarks/bench_training.py --device cuda --size 128 --batch 256 --n 8192   # on a GPU
+
+On CUDA both loops use what ``fit`` uses there: autocast (bf16 where supported) and
+channels-last memory; the timings wait for the GPU to finish.
 """
 
 from __future__ import annotations
@@ -25,23 +29,34 @@ from galzoo_tools.models import build_model
 from galzoo_tools.schema import decals_dr5
 from galzoo_tools.synthetic import write_universe
 from galzoo_tools.catalog import read_catalog
-from galzoo_tools.training import TrainConfig, fit
+from galzoo_tools.config import get_device
+from galzoo_tools.training import TrainConfig, amp_dtype, fit
 
 
 def bare_images_per_second(backbone: str, size: int, batch: int, steps: int, device: torch.device) -> float:
     """Forward + loss + backward + step on a fixed tensor: no data loading at all."""
     torch.manual_seed(0)
+    cuda = device.type == "cuda"
     model = build_model("scratch", backbone=backbone).to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     images = torch.rand(batch, 3, size, size, device=device)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     counts = torch.randint(0, 5, (batch, decals_dr5.n_answers), device=device).float()
     for i in range(steps + 2):
         if i == 2:
+            if cuda:
+                torch.cuda.synchronize(device)
             start = time.perf_counter()
-        loss = dirichlet_multinomial_loss(counts, model(images), reduction="mean")
+        with torch.autocast(device.type, dtype=amp_dtype(device), enabled=cuda):
+            concentrations = model(images)
+        loss = dirichlet_multinomial_loss(counts, concentrations.float(), reduction="mean")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+    if cuda:
+        torch.cuda.synchronize(device)
     return steps * batch / (time.perf_counter() - start)
 
 
@@ -67,8 +82,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--n", type=int, default=1024, help="training galaxies (one epoch)")
     parser.add_argument("--backbone", default="efficientnet_lite0")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, or auto (the best there is)")
     args = parser.parse_args()
-    device = torch.device("cpu")
+    device = get_device() if args.device == "auto" else torch.device(args.device)
     print(f"torch threads: {torch.get_num_threads()}, device: {device}")
 
     with tempfile.TemporaryDirectory() as tmp:
