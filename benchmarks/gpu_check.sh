@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One prepared GPU check (issue #4): training images/s on CUDA against a bare loop, a pretraining
 # run at a larger scale with GPU utilisation sampled every half second, and notebook 02's code
-# at the small scale on CUDA. Meant for a lent GPU machine (about 8 minutes on one H100) that
-# has PyTorch, timm, pandas, pyarrow, scikit-learn and matplotlib but may lack jupyter: the
-# notebook's code cells are run as a script (IPython magics dropped, figures not shown).
+# at the small scale on CUDA. Meant for a lent GPU machine that has PyTorch, timm, pandas,
+# pyarrow, scikit-learn and matplotlib but may lack jupyter: the notebook's code cells are run as
+# a script (IPython magics dropped, figures not shown). Sized for about 8 minutes on one H100,
+# an estimate: it has not yet run on a GPU.
 #
 #     OUT=runs/gpu_check bash benchmarks/gpu_check.sh          # writes OUT/gpu_check.txt, OUT/gpu_util.csv
 #
