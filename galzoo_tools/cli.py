@@ -98,7 +98,8 @@ def add_pretrain(subparsers: argparse._SubParsersAction) -> None:
                    help="preset for image size, epochs, batch size (default $GALZOO_SCALE or small)")
     p.add_argument("--backbone", default="efficientnet_lite0", help="any timm model name (default efficientnet_lite0)")
     p.add_argument("--init", default="scratch",
-                   help="encoder start: scratch | imagenet | reference | hf_hub:... | a galzoo model folder")
+                   help="encoder start: scratch | imagenet | reference | hf_hub:... | a galzoo model folder "
+                        "(a galzoo model for the same questions keeps its head: training continues from it)")
     p.add_argument("--image-size", type=_positive_int, default=None, help="override the scale's image size")
     p.add_argument("--epochs", type=_positive_int, default=None, help="override the scale's epochs")
     p.add_argument("--batch-size", type=_positive_int, default=None, help="override the scale's batch size")

@@ -24,7 +24,7 @@ import torch
 from .config import Scale, cache_dir, get_device, get_scale
 from .schema import Schema, decals_dr5
 
-__all__ = ["split_catalog", "simulated_catalog", "predict_catalog", "pretrain"]
+__all__ = ["split_catalog", "simulated_catalog", "predict_catalog", "starting_model", "pretrain"]
 
 
 def split_catalog(
@@ -101,6 +101,25 @@ def predict_catalog(
     return out
 
 
+def starting_model(source: str | os.PathLike, backbone: str = "efficientnet_lite0", channels: int = 3) -> torch.nn.Module:
+    """The model pretraining starts from.
+
+    A galzoo checkpoint (or ``"reference"``) trained on the same questions with the same
+    backbone and channels keeps its Dirichlet head too, so training *continues* from it: this
+    is how to train an existing model further on new galaxies. Every other source (``scratch``,
+    ``imagenet``, ``hf_hub:...``, a checkpoint for other questions) gets a fresh head.
+    """
+    from .models import build_model, load_model, read_model_config, resolve_model_source
+
+    resolved = resolve_model_source(source)
+    if resolved.kind == "checkpoint":
+        config = read_model_config(resolved.location)
+        if (config.get("schema") == decals_dr5.name and config.get("backbone") == backbone
+                and int(config.get("in_chans", 3)) == channels):
+            return load_model(resolved.location, device="cpu").train()
+    return build_model(source, schema=decals_dr5, backbone=backbone, in_chans=channels)
+
+
 def pretrain(
     out_dir: str | os.PathLike,
     catalog: str | os.PathLike | pd.DataFrame | None = None,
@@ -130,7 +149,7 @@ def pretrain(
     from .augment import BatchAugment
     from .datasets import GalaxyDataset, resize_transform
     from .evaluation import vote_mae_report
-    from .models import build_model, load_model, save_model
+    from .models import load_model, save_model
     from .training import TrainConfig, distributed_context, fit
 
     preset = get_scale(scale)
@@ -163,7 +182,7 @@ def pretrain(
     train_data = GalaxyDataset(train, transform=resize_transform(image_size, channels), channels=channels)
     val_data = GalaxyDataset(val, transform=resize_transform(image_size, channels), channels=channels)
     torch.manual_seed(seed)
-    model = build_model(source, schema=decals_dr5, backbone=backbone, in_chans=channels)
+    model = starting_model(source, backbone, channels)
     model_dir = out_dir / "model"
     extra = {"image_size": image_size, "channels": channels, "trained_on": trained_on, "seed": seed}
 

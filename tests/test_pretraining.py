@@ -1,6 +1,7 @@
 """galzoo pretrain / predict end to end on a handful of simulated galaxies."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,8 @@ import torch
 from PIL import Image
 
 from galzoo_tools.cli import main
-from galzoo_tools.pretraining import split_catalog
+from galzoo_tools.models import load_model
+from galzoo_tools.pretraining import split_catalog, starting_model
 from galzoo_tools.schema import decals_dr5
 
 METRIC_KEYS = {"val_loss", "vote_mae", "baseline_vote_mae", "oracle_vote_mae", "images_per_second", "backbone",
@@ -70,3 +72,22 @@ def test_split_is_disjoint_and_seeded():
     assert split_catalog(df, seed=1)[1].id_str.tolist() == val.id_str.tolist()
     with pytest.raises(ValueError):
         split_catalog(df, val_fraction=0.6, test_fraction=0.5)
+
+
+def test_a_galzoo_model_for_the_same_questions_keeps_its_head(trained):
+    saved = load_model(trained / "model", device="cpu").state_dict()
+    start = starting_model(str(trained / "model"), "efficientnet_lite0", 3)
+    assert start.training
+    for name, tensor in start.state_dict().items():
+        assert torch.equal(tensor, saved[name]), name
+
+
+def test_a_model_for_other_questions_gives_only_its_encoder(trained, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(trained / "model", other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "schema": "another_survey"}))
+    saved = load_model(trained / "model", device="cpu").state_dict()
+    start = starting_model(str(other), "efficientnet_lite0", 3).state_dict()
+    assert torch.equal(start["encoder.conv_stem.weight"], saved["encoder.conv_stem.weight"])
+    assert not torch.equal(start["head.linear.weight"], saved["head.linear.weight"])
