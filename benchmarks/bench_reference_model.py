@@ -4,6 +4,11 @@ Simulates fresh galaxies (a seed the model never saw), predicts their vote fract
 prints the MAE beside the oracle (the simulator's true fractions: the noise floor) and the
 baseline (the training set's mean fractions). Targets: MAE <= 1.3 x oracle, <= 0.6 x baseline.
 
+It also prints the *morphology floor*: the true fractions with each galaxy's random volunteer
+tilt averaged out (``synthetic.expected_fractions``). That tilt is part of the oracle's truth
+but appears in no image, so even a model that read every morphological parameter off the
+pixels would stand at the floor, about 1.12 x the oracle, not at 1.0.
+
     python benchmarks/bench_reference_model.py [--n 2000] [--seed 12345]
 """
 
@@ -20,7 +25,7 @@ from galzoo_tools.config import data_dir
 from galzoo_tools.evaluation import vote_fraction_mae, mean_fraction_baseline, true_fractions
 from galzoo_tools.models import load_model, read_model_config, resolve_model_source
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.synthetic import simulate, simulate_catalog
+from galzoo_tools.synthetic import expected_fractions, simulate, simulate_catalog
 
 
 def main() -> None:
@@ -44,17 +49,22 @@ def main() -> None:
     train = training_universe[training_universe["id_str"].isin(set(split.loc[split["split"] == "train", "id_str"]))]
     baseline = np.broadcast_to(mean_fraction_baseline(train, decals_dr5), predicted.shape)
 
+    morphology, _ = simulate_catalog(args.n, seed=args.seed)
     per_question = pd.DataFrame({
         "model": vote_fraction_mae(predicted, catalog),
         "oracle": vote_fraction_mae(true_fractions(catalog), catalog),
+        "floor": vote_fraction_mae(expected_fractions(morphology), catalog),
         "baseline": vote_fraction_mae(baseline, catalog),
     })
     per_question["model/oracle"] = per_question["model"] / per_question["oracle"]
+    per_question["floor/oracle"] = per_question["floor"] / per_question["oracle"]
     print(f"reference model on {args.n} fresh galaxies (seed {args.seed}, {config['image_size']} px)")
     print(per_question.round(3).to_string())
     mean = per_question.loc["mean"]
     print(f"vote MAE {mean['model']:.4f}: {mean['model'] / mean['oracle']:.2f} x oracle (target <= 1.3), "
           f"{mean['model'] / mean['baseline']:.2f} x baseline (target <= 0.6)")
+    print(f"morphology floor {mean['floor']:.4f} = {mean['floor'] / mean['oracle']:.2f} x oracle: "
+          f"the model is {mean['model'] / mean['floor']:.2f} x the best an image model could do")
 
 
 if __name__ == "__main__":

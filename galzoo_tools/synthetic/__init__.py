@@ -14,7 +14,7 @@ themselves against it.
 from .morphology import KINDS, Morphology, sample_morphology
 from .render import render, render_flux
 from .universe import TAGS, make_tags, simulate, simulate_catalog, write_universe
-from .volunteers import draw_n_volunteers, simulate_votes, true_fractions
+from .volunteers import draw_n_volunteers, expected_fractions, simulate_votes, true_fractions
 
 __all__ = [
     "simulate",
@@ -26,6 +26,7 @@ __all__ = [
     "render",
     "render_flux",
     "true_fractions",
+    "expected_fractions",
     "simulate_votes",
     "draw_n_volunteers",
     "make_tags",

@@ -19,7 +19,7 @@ import numpy as np
 from ..schema import Schema, decals_dr5
 from .morphology import KINDS, Morphology
 
-__all__ = ["true_fractions", "simulate_votes", "draw_n_volunteers", "ASKED_OF"]
+__all__ = ["true_fractions", "expected_fractions", "simulate_votes", "draw_n_volunteers", "ASKED_OF"]
 
 ASKED_OF: dict[str, tuple[str, ...]] = {
     "merging-dr5": ("smooth-or-featured-dr5_smooth", "smooth-or-featured-dr5_featured-or-disk"),
@@ -118,6 +118,23 @@ def true_fractions(m: Morphology, rng: np.random.Generator, schema: Schema = dec
     p_merge = _soft_category(state * (0.4 + 0.6 * v), (0.0, 1.0, 2.0, 3.0), np.full(n, 0.4))
     put("merging-dr5", _finish(p_merge, rng, 0.3))
     return out
+
+
+def expected_fractions(m: Morphology, draws: int = 200, seed: int = 0, schema: Schema = decals_dr5) -> np.ndarray:
+    """:func:`true_fractions` averaged over the per-galaxy tilt: what the morphology alone decides.
+
+    Each galaxy's true fractions carry a random tilt of their own (borderline disagreement)
+    that nothing in its image shows. Averaging ``draws`` tilts away gives the fractions that a
+    model recovering every morphological parameter from the pixels would predict: a floor a
+    model could reach, which the oracle (the tilted truth) is not.
+    """
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
+    rng = np.random.default_rng(seed)
+    total = np.zeros((len(m), schema.n_answers))
+    for _ in range(draws):
+        total += true_fractions(m, rng, schema)
+    return total / draws
 
 
 def draw_n_volunteers(n: int, rng: np.random.Generator) -> np.ndarray:

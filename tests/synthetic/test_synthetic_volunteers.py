@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.synthetic import draw_n_volunteers, simulate_catalog, simulate_votes
+from galzoo_tools.evaluation import true_fractions, vote_fraction_mae
+from galzoo_tools.synthetic import draw_n_volunteers, expected_fractions, simulate_catalog, simulate_votes
 from galzoo_tools.synthetic.volunteers import ASKED_OF
 
 COLS = decals_dr5.label_cols
@@ -61,3 +62,18 @@ def test_featured_galaxies_get_featured_votes(catalog):
     spiral = catalog["true_n_arms"] > 0
     elliptical = catalog["true_kind"] == "elliptical"
     assert featured[spiral].mean() > featured[elliptical].mean() + 0.4
+
+
+def test_expected_fractions_average_out_the_tilt_no_image_shows():
+    morphology, catalog = simulate_catalog(1500, seed=4)
+    expected = expected_fractions(morphology, draws=100)
+    for q in decals_dr5.questions:
+        np.testing.assert_allclose(expected[:, q.slice].sum(1), 1.0, rtol=1e-9)
+    # the tilted truth is closer to the votes than anything the morphology alone can give ...
+    oracle = vote_fraction_mae(true_fractions(catalog), catalog)["mean"]
+    floor = vote_fraction_mae(expected, catalog)["mean"]
+    assert 1.03 * oracle < floor < 1.3 * oracle
+    # ... and the average has converged: another set of draws agrees closely
+    assert np.abs(expected - expected_fractions(morphology, draws=100, seed=1)).mean() < 0.01
+    with pytest.raises(ValueError, match="draws"):
+        expected_fractions(morphology, draws=0)
