@@ -9,19 +9,22 @@ tilt averaged out (``synthetic.expected_fractions``). That tilt is part of the o
 but appears in no image, so even a model that read every morphological parameter off the
 pixels would stand at the floor, about 1.12 x the oracle, not at 1.0.
 
-    python benchmarks/bench_reference_model.py [--n 2000] [--seed 12345]
+    python benchmarks/bench_reference_model.py [--n 2000] [--seed 12345] [--model reference]
+
+``--model`` also takes a folder written by ``galzoo pretrain --out DIR`` (``DIR/model``); the
+baseline then comes from that run's ``split.csv`` and ``metrics.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from galzoo_tools.config import data_dir
 from galzoo_tools.evaluation import vote_fraction_mae, mean_fraction_baseline, true_fractions
 from galzoo_tools.models import load_model, read_model_config, resolve_model_source
 from galzoo_tools.schema import decals_dr5
@@ -32,9 +35,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--model", default="reference", help="'reference' or a pretrain run's model folder")
     args = parser.parse_args()
 
-    folder = resolve_model_source("reference").location
+    folder = resolve_model_source(args.model).location
+    run = Path(folder).parent
     config = read_model_config(folder)
     model = load_model(folder, device="cpu")
     images, catalog = simulate(args.n, size=config["image_size"], seed=args.seed)
@@ -42,8 +47,8 @@ def main() -> None:
         batches = torch.from_numpy(images).permute(0, 3, 1, 2).split(128)
         predicted = torch.cat([model.predict_fractions(b.float() / 255).mean for b in batches]).numpy()
 
-    metrics = json.loads((data_dir() / "reference_model" / "metrics.json").read_text())
-    split = pd.read_csv(data_dir() / "reference_model" / "split.csv")
+    metrics = json.loads((run / "metrics.json").read_text())
+    split = pd.read_csv(run / "split.csv")
     n_total = metrics["n_train"] + metrics["n_val"] + metrics["n_test"]
     _, training_universe = simulate_catalog(n_total, seed=config["seed"])
     train = training_universe[training_universe["id_str"].isin(set(split.loc[split["split"] == "train", "id_str"]))]
@@ -58,7 +63,7 @@ def main() -> None:
     })
     per_question["model/oracle"] = per_question["model"] / per_question["oracle"]
     per_question["floor/oracle"] = per_question["floor"] / per_question["oracle"]
-    print(f"reference model on {args.n} fresh galaxies (seed {args.seed}, {config['image_size']} px)")
+    print(f"{args.model} on {args.n} fresh galaxies (seed {args.seed}, {config['image_size']} px)")
     print(per_question.round(3).to_string())
     mean = per_question.loc["mean"]
     print(f"vote MAE {mean['model']:.4f}: {mean['model'] / mean['oracle']:.2f} x oracle (target <= 1.3), "
