@@ -12,7 +12,7 @@ pixels would stand at the floor, about 1.12 x the oracle, not at 1.0.
     python benchmarks/bench_reference_model.py [--n 2000] [--seed 12345] [--model reference]
 
 ``--model`` also takes a folder written by ``galzoo pretrain --out DIR`` (``DIR/model``); the
-baseline then comes from that run's ``split.csv`` and ``metrics.json``.
+baseline then comes from that run's ``split.csv`` (or ``split.csv.gz``) and ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import torch
 
 from galzoo_tools.evaluation import vote_fraction_mae, mean_fraction_baseline, true_fractions
 from galzoo_tools.models import load_model, read_model_config, resolve_model_source
+from galzoo_tools.pretraining import read_split
 from galzoo_tools.schema import decals_dr5
 from galzoo_tools.synthetic import expected_fractions, simulate, simulate_catalog
 
@@ -48,7 +49,7 @@ def main() -> None:
         predicted = torch.cat([model.predict_fractions(b.float() / 255).mean for b in batches]).numpy()
 
     metrics = json.loads((run / "metrics.json").read_text())
-    split = pd.read_csv(run / "split.csv")
+    split = read_split(run)
     n_total = metrics["n_train"] + metrics["n_val"] + metrics["n_test"]
     _, training_universe = simulate_catalog(n_total, seed=config["seed"])
     train = training_universe[training_universe["id_str"].isin(set(split.loc[split["split"] == "train", "id_str"]))]

@@ -1,32 +1,46 @@
 #!/usr/bin/env bash
-# One prepared GPU check (issue #4): training images/s on CUDA against a bare loop, a pretraining
-# run at a larger scale with GPU utilisation sampled every half second, and notebook 02's code
-# at the small scale on CUDA. Meant for a lent GPU machine that has PyTorch, timm, pandas,
-# pyarrow, scikit-learn and matplotlib but may lack jupyter: the notebook's code cells are run as
-# a script (IPython magics dropped, figures not shown). Sized for about 8 minutes on one H100,
-# an estimate: it has not yet run on a GPU.
+# One prepared GPU run (issue #4), sized for one ten-minute call on a lent H100/H200:
+#   1. training images/s on CUDA against a bare forward+backward+step loop;
+#   2. the next reference-model stage: `galzoo pretrain` continues the committed reference model on
+#      N new synthetic galaxies (seed 4) for as many epochs as the time left allows, with GPU
+#      utilisation sampled every half second;
+#   3. notebook 02's code at the small scale on CUDA, if time is left.
+# It ran once, on an H200 on 2026-11-26 (then with N=250000 and seed 4): that run made the
+# stage-3 reference model; data/reference_model/README.md records what it measured.
+# Meant for a machine that has PyTorch, timm, pandas, pyarrow, scikit-learn and matplotlib but
+# may lack jupyter: the notebook's code cells are run as a script (IPython magics dropped).
 #
-#     OUT=runs/gpu_check bash benchmarks/gpu_check.sh          # writes OUT/gpu_check.txt, OUT/gpu_util.csv
+#     OUT=runs/gpu_check bash benchmarks/gpu_check.sh
 #
-# Sizes can be lowered to try the script on a CPU:
-#     N=600 EPOCHS=1 BATCH=32 BENCH_N=256 DEVICE=cpu NB_SCALE=tiny bash benchmarks/gpu_check.sh
-set -euo pipefail
+# writes OUT/gpu_check.txt (the log), OUT/gpu_util.csv and OUT/next_stage.tar.gz (the new model,
+# metrics.json, history.json, split.csv). Sizes can be lowered to try the script on a CPU:
+#     N=600 BENCH_N=256 BATCH=32 BUDGET=240 DEVICE=cpu NB_SCALE=tiny bash benchmarks/gpu_check.sh
+set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/gpu_check}
-N=${N:-20000}            # galaxies simulated for the pretraining run
-EPOCHS=${EPOCHS:-3}
+N=${N:-150000}           # galaxies simulated for the next stage (80% train)
+SEED=${SEED:-5}          # a universe seed no earlier stage used (stages 1-3 used 0, 2 and 4)
 BATCH=${BATCH:-256}
-BENCH_N=${BENCH_N:-8192} # galaxies in the training-loop benchmark
+LR=${LR:-6e-4}
+BENCH_N=${BENCH_N:-16384}
+BUDGET=${BUDGET:-530}    # seconds for the whole script; training gets what is left after the rest
+MAX_EPOCHS=${MAX_EPOCHS:-20}
 DEVICE=${DEVICE:-cuda}
 PY=${PYTHON:-python3}
 export NB_SCALE=${NB_SCALE:-small}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 GALZOO_OFFLINE=1 HF_HUB_OFFLINE=1
-export GALZOO_CACHE=${GALZOO_CACHE:-/tmp/galzoo-gpu-cache} MPLBACKEND=Agg
+export GALZOO_CACHE=${GALZOO_CACHE:-/tmp/galzoo-gpu-cache} MPLBACKEND=Agg TQDM_MININTERVAL=15
+RUN=${RUN:-/tmp/galzoo-next-stage}
 exec > >(tee "$OUT/gpu_check.txt") 2>&1
+t0=$(date +%s)
+elapsed() { echo $(( $(date +%s) - t0 )); }
 
 echo "== device"
-$PY -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA')"
+$PY -c "import torch, timm; print('torch', torch.__version__, 'timm', timm.__version__,
+      torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA')"
+echo "cores: $(nproc); $(grep MemTotal /proc/meminfo)"
 sampler=""
 if command -v nvidia-smi > /dev/null; then
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 500 \
@@ -36,22 +50,40 @@ if command -v nvidia-smi > /dev/null; then
 fi
 mark() { date +%s.%N > "$OUT/mark_$1"; }
 
-echo "== training loop vs bare loop ($DEVICE, 128 px, batch $BATCH)"
-$PY benchmarks/bench_training.py --device "$DEVICE" --size 128 --batch "$BATCH" --n "$BENCH_N"
+echo "== training loop vs bare loop ($DEVICE, 128 px, batch $BATCH, $BENCH_N galaxies) at $(elapsed) s"
+$PY benchmarks/bench_training.py --device "$DEVICE" --size 128 --batch "$BATCH" --n "$BENCH_N" | tee /tmp/bench.txt
+rate=$(awk '/^galzoo fit/ {print int($NF)}' /tmp/bench.txt)
+rate=${rate:-2000}
 
-echo "== galzoo pretrain: $N simulated galaxies, 128 px, $EPOCHS epochs, batch $BATCH"
-$PY -m galzoo_tools.cli simulate --n "$N" --size 128 --seed 0 --out "$GALZOO_CACHE/universe_n$N" > /dev/null
+echo "== simulating $N galaxies (seed $SEED) at $(elapsed) s"
+universe="$GALZOO_CACHE/universes/n${N}_size128_seed${SEED}"
+$PY -m galzoo_tools.cli simulate --n "$N" --size 128 --seed "$SEED" --out "$universe" --quiet
+n_train=$(( N * 8 / 10 ))
+# besides training: decoding every PNG into memory (~2,000 images/s on an H200 machine), a
+# validation pass per epoch, the final evaluation and packing
+left=$(( BUDGET - $(elapsed) - 60 - N / 1500 ))
+epochs=$(( left * rate * 80 / 100 / n_train ))
+epochs=$(( epochs < 1 ? 1 : (epochs > MAX_EPOCHS ? MAX_EPOCHS : epochs) ))
+echo "== next stage at $(elapsed) s: $left s left at ~$rate images/s -> $epochs epochs of $n_train galaxies"
 mark start
-$PY -m galzoo_tools.cli pretrain --catalog "$GALZOO_CACHE/universe_n$N/catalog.parquet" --scale small \
-    --image-size 128 --epochs "$EPOCHS" --batch-size "$BATCH" --init scratch --seed 0 --quiet --out "$OUT/pretrain"
+timeout $(( BUDGET + 20 - $(elapsed) )) $PY -m galzoo_tools.cli pretrain --simulate "$N" --seed "$SEED" --scale small --image-size 128 \
+    --epochs "$epochs" --batch-size "$BATCH" --lr "$LR" --init reference --half \
+    --out "$RUN" || echo "next stage FAILED"
 mark end
-$PY - "$OUT" <<'EOF'
+if [[ ! -f "$RUN/history.json" && -f "$RUN/last_checkpoint.pt" ]]; then   # stopped before its evaluation
+    $PY -c "import json, sys, torch; s = torch.load(sys.argv[1], map_location='cpu', weights_only=True)
+json.dump(s['history'], open(sys.argv[2], 'w'), indent=1)" "$RUN/last_checkpoint.pt" "$RUN/history.json"
+fi
+tar -C "$RUN" --exclude last_checkpoint.pt -czf "$OUT/next_stage.tar.gz" . || echo "packing next stage FAILED"
+$PY - "$OUT" "$RUN" <<'EOF'
 import json, sys
 from pathlib import Path
-out = Path(sys.argv[1])
-metrics = json.loads((out / "pretrain" / "metrics.json").read_text())
-print(f"pretrain: {metrics['images_per_second']:.0f} training images/s on {metrics['device']}, "
-      f"val loss {metrics['val_loss']:.2f}, vote MAE {metrics['vote_mae']:.3f}")
+out, run = Path(sys.argv[1]), Path(sys.argv[2])
+if (run / "metrics.json").exists():
+    m = json.loads((run / "metrics.json").read_text())
+    print(f"next stage: {m['images_per_second']:.0f} training images/s on {m['device']}, {m['epochs_run']} epochs, "
+          f"val loss {m['val_loss']:.3f}, vote MAE {m['vote_mae']:.4f} (oracle {m['oracle_vote_mae']:.4f}, "
+          f"{m['vote_mae'] / m['oracle_vote_mae']:.2f} x)")
 util = out / "gpu_util.csv"
 if util.exists() and util.stat().st_size:
     from datetime import datetime
@@ -60,12 +92,15 @@ if util.exists() and util.stat().st_size:
     busy = [(float(u), float(m)) for t, u, m in rows
             if start <= datetime.strptime(t, "%Y/%m/%d %H:%M:%S.%f").timestamp() <= end]
     if busy:
-        print(f"GPU utilisation during pretrain: mean {sum(u for u, _ in busy) / len(busy):.0f}%, "
-              f"memory up to {max(m for _, m in busy):.0f} MiB ({len(busy)} samples)")
+        print(f"GPU utilisation during next stage (caching and evaluation included): mean "
+              f"{sum(u for u, _ in busy) / len(busy):.0f}%, memory up to {max(m for _, m in busy):.0f} MiB "
+              f"({len(busy)} samples)")
 EOF
 
-echo "== notebook 02 at the $NB_SCALE scale, as a script"
-$PY - <<'EOF'
+nb_time=$(( BUDGET + 40 - $(elapsed) ))
+echo "== notebook 02 at the $NB_SCALE scale, as a script, at $(elapsed) s ($nb_time s allowed)"
+if (( nb_time > 20 )); then
+timeout "$nb_time" $PY - <<'EOF' || echo "notebook 02 stopped (time limit or error)"
 import json, os, time
 os.environ["GALZOO_SCALE"] = os.environ["NB_SCALE"]
 cells = json.load(open("notebooks/02_pretraining.ipynb"))["cells"]
@@ -79,6 +114,8 @@ for i, source in enumerate(code):
     except ModuleNotFoundError as err:
         print(f"cell {i} needs {err.name}, which is not installed here; stopping the notebook run")
         break
+    print(f"cell {i} done at {time.perf_counter() - start:.0f} s")
 print(f"notebook 02 code: {time.perf_counter() - start:.0f} s")
 EOF
-echo "== done"
+fi
+echo "== done at $(elapsed) s"

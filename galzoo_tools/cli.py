@@ -25,11 +25,12 @@ def _positive_int(text: str) -> int:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    from .synthetic import write_universe
+    from .synthetic.universe import default_processes, write_universe
 
     catalog_path = write_universe(
         args.out, n=args.n, size=args.size, seed=args.seed, progress=not args.quiet,
         batch_size=args.batch_size, compress_level=args.compress_level,
+        processes=args.processes or default_processes(),
     )
     metrics = json.loads((Path(args.out) / "metrics.json").read_text())
     print(
@@ -57,6 +58,8 @@ def add_simulate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=64, help="galaxies rendered at once")
     p.add_argument("--compress-level", type=int, default=PNG_COMPRESS_LEVEL, choices=range(10), metavar="0-9",
                    help=f"PNG zlib level (default {PNG_COMPRESS_LEVEL}: fast; 9: smallest)")
+    p.add_argument("--processes", type=_positive_int, default=None,
+                   help="rendering processes (default: every core on machines with 4 or more, else 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_simulate)
 

@@ -34,8 +34,26 @@ __all__ = [
     "CACHE_LIMIT_BYTES",
 ]
 
-CACHE_LIMIT_BYTES = 2 * 1024**3
-"""``cache="auto"`` keeps decoded images in memory when they would take less than this."""
+
+
+def _cache_limit_bytes() -> int:
+    """A quarter of the machine's memory, at least 2 GiB; ``GALZOO_IMAGE_CACHE_GB`` overrides it."""
+    override = os.environ.get("GALZOO_IMAGE_CACHE_GB")
+    if override:
+        try:
+            return int(float(override) * 1024**3)
+        except ValueError:
+            raise ValueError(f"GALZOO_IMAGE_CACHE_GB must be a number of GiB, not {override!r}") from None
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        memory = 0
+    return max(2 * 1024**3, memory // 4)
+
+
+CACHE_LIMIT_BYTES = _cache_limit_bytes()
+"""``cache="auto"`` keeps decoded images in memory when they would take less than this: a
+quarter of the machine's memory, at least 2 GiB (set ``GALZOO_IMAGE_CACHE_GB`` to change it)."""
 
 
 def decode_image(path: str | os.PathLike, channels: int = 3) -> torch.Tensor:
@@ -234,7 +252,7 @@ class GalaxyDataset(Dataset):
         if not self.cache_enabled:
             return
         todo = [i for i in range(len(self)) if i not in self._cache]
-        with ThreadPoolExecutor(max_workers=num_threads or min(8, os.cpu_count() or 1)) as pool:
+        with ThreadPoolExecutor(max_workers=num_threads or min(16, os.cpu_count() or 1)) as pool:
             images = pool.map(lambda i: decode_image(self.file_locs[i], self.channels), todo)
             for i, image in zip(todo, images, strict=True):
                 self._cache[i] = image

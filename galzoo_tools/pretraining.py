@@ -43,9 +43,23 @@ def split_catalog(
     return take[train].reset_index(drop=True), take[val].reset_index(drop=True), take[test].reset_index(drop=True)
 
 
+VAL_CHECK_SIZE = 2000
+"""The first this-many validation galaxies (in ``split.csv`` order) get their loss recorded as
+``metrics["val_check"]``, from the saved model in float32: a check small enough to repeat."""
+
+
+def read_split(run_dir: str | os.PathLike) -> pd.DataFrame:
+    """A pretrain run's ``split.csv`` (or ``split.csv.gz``, as the committed reference model keeps it)."""
+    run_dir = Path(run_dir)
+    for name in ("split.csv", "split.csv.gz"):
+        if (run_dir / name).exists():
+            return pd.read_csv(run_dir / name)
+    raise FileNotFoundError(f"{run_dir} has no split.csv or split.csv.gz: is it a galzoo pretrain output folder?")
+
+
 def simulated_catalog(folder: str | os.PathLike, n: int, size: int, seed: int = 0, progress: bool = True) -> Path:
     """Simulate ``n`` galaxies into ``folder`` once; later calls reuse them."""
-    from .synthetic import write_universe
+    from .synthetic.universe import default_processes, write_universe
 
     folder = Path(folder)
     catalog = folder / "catalog.parquet"
@@ -54,7 +68,7 @@ def simulated_catalog(folder: str | os.PathLike, n: int, size: int, seed: int = 
         made = json.loads(metrics.read_text())
         if (made.get("n"), made.get("size"), made.get("seed")) == (n, size, seed):
             return catalog
-    return write_universe(folder, n=n, size=size, seed=seed, progress=progress)
+    return write_universe(folder, n=n, size=size, seed=seed, progress=progress, processes=default_processes())
 
 
 @torch.no_grad()
@@ -150,7 +164,7 @@ def pretrain(
     from .datasets import GalaxyDataset, resize_transform
     from .evaluation import vote_mae_report
     from .models import load_model, save_model
-    from .training import TrainConfig, distributed_context, fit
+    from .training import TrainConfig, distributed_context, evaluate_loss, fit
 
     preset = get_scale(scale)
     image_size = image_size or preset.image_size
@@ -196,11 +210,15 @@ def pretrain(
         return {}
 
     best = load_model(model_dir)
+    run_device = torch.device(device) if device is not None else get_device()
+    check = GalaxyDataset(val.iloc[:VAL_CHECK_SIZE], transform=resize_transform(image_size, channels), channels=channels)
+    check_loss = evaluate_loss(best.to(run_device), torch.utils.data.DataLoader(check, batch_size), decals_dr5, run_device)
     evaluate_on = test if len(test) else val
     predictions = predict_catalog(best, evaluate_on, image_size, batch_size, device, channels=channels)
     fractions = predictions[[c + "_fraction" for c in decals_dr5.label_cols]].to_numpy()
     metrics: dict[str, Any] = {
         "val_loss": result.best_val_loss,
+        "val_check": {"n": len(check), "loss": float(check_loss.sum())},
         **vote_mae_report(fractions, evaluate_on, train),
         "evaluated_on": "test" if len(test) else "val",
         "images_per_second": result.images_per_second,

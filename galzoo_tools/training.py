@@ -290,7 +290,9 @@ def fit(
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
-        running, n_batches = 0.0, 0
+        # the running loss stays on the device: reading it every step would make the CPU wait
+        # for the GPU each batch, so it is read only for the progress bar, every few batches
+        running, n_batches = torch.zeros((), device=device), 0
         epoch_start = time.perf_counter()
         for images, counts in loader:
             images, counts = _to_device(images, counts, device, channels_last, augment)
@@ -304,15 +306,15 @@ def fit(
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            loss_value = float(loss.detach())
-            running += loss_value
+            running += loss.detach()
             n_batches += 1
             train_images += images.shape[0] * ctx.world_size
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{running / n_batches:.3f}")
+                if n_batches % 20 == 1:
+                    bar.set_postfix(loss=f"{float(running) / n_batches:.3f}")
             if on_step is not None:
-                on_step(scheduler.last_epoch, loss_value)
+                on_step(scheduler.last_epoch, float(loss.detach()))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         epoch_seconds = time.perf_counter() - epoch_start
@@ -325,7 +327,7 @@ def fit(
         val_loss = float(per_question.sum())
         record = {
             "epoch": epoch,
-            "train_loss": running / max(1, n_batches),
+            "train_loss": float(running) / max(1, n_batches),
             "val_loss": val_loss,
             "val_loss_per_question": {q.name: float(v) for q, v in zip(schema.questions, per_question)},
             "lr": float(scheduler.get_last_lr()[0]),

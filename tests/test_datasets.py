@@ -100,6 +100,20 @@ def test_auto_cache_follows_the_size_limit(catalog: pd.DataFrame, monkeypatch: p
     assert not GalaxyDataset(catalog, schema=None).cache_enabled
 
 
+def test_cache_limit_is_a_quarter_of_memory_or_the_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GALZOO_IMAGE_CACHE_GB", raising=False)
+    pages = {"SC_PHYS_PAGES": 64 * 1024**2, "SC_PAGE_SIZE": 1024}  # 64 GiB
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert datasets._cache_limit_bytes() == 16 * 1024**3
+    pages["SC_PHYS_PAGES"] = 1024**2  # 1 GiB: the 2 GiB floor applies
+    assert datasets._cache_limit_bytes() == 2 * 1024**3
+    monkeypatch.setenv("GALZOO_IMAGE_CACHE_GB", "0.5")
+    assert datasets._cache_limit_bytes() == 1024**3 // 2
+    monkeypatch.setenv("GALZOO_IMAGE_CACHE_GB", "lots")
+    with pytest.raises(ValueError, match="GALZOO_IMAGE_CACHE_GB"):
+        datasets._cache_limit_bytes()
+
+
 def test_worker_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(2)), raising=False)
     assert datasets.default_num_workers(torch.device("cpu")) == 0

@@ -45,6 +45,14 @@ def test_pretrain_writes_the_contracted_artefacts(trained, capsys):
     assert set(split["split"]) == {"train", "val", "test"} and split["id_str"].is_unique
 
 
+def test_the_validation_check_repeats_the_best_epochs_loss(trained):
+    # fewer than VAL_CHECK_SIZE validation galaxies, so the check covers all of them and must
+    # give the best epoch's validation loss again, from the saved (float32) model
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["val_check"]["n"] == metrics["n_val"] == 8
+    assert metrics["val_check"]["loss"] == pytest.approx(metrics["val_loss"], rel=1e-4)
+
+
 def test_predict_resizes_any_image_and_writes_fractions(trained, tmp_path):
     rng = np.random.default_rng(0)
     rows = []
@@ -91,3 +99,13 @@ def test_a_model_for_other_questions_gives_only_its_encoder(trained, tmp_path):
     start = starting_model(str(other), "efficientnet_lite0", 3).state_dict()
     assert torch.equal(start["encoder.conv_stem.weight"], saved["encoder.conv_stem.weight"])
     assert not torch.equal(start["head.linear.weight"], saved["head.linear.weight"])
+
+
+def test_read_split_takes_plain_or_gzipped_csv_and_names_a_folder_without_one(trained, tmp_path):
+    from galzoo_tools.pretraining import read_split
+
+    plain = read_split(trained)
+    read_split(trained).to_csv(tmp_path / "split.csv.gz", index=False)
+    pd.testing.assert_frame_equal(read_split(tmp_path), plain)
+    with pytest.raises(FileNotFoundError, match="empty"):
+        read_split(tmp_path / "empty")

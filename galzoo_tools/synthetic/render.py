@@ -70,6 +70,10 @@ def _splat(flux: np.ndarray, x: np.ndarray, y: np.ndarray, f: np.ndarray, colour
             np.add.at(flat, index, (f * w * colour[..., c])[ok] * s * s)
 
 
+FFT_WORKERS = -1
+"""Threads for the PSF's FFTs (-1: every core). Rendering processes set it to 1."""
+
+
 def _psf(flux: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """Convolve with a core + wing Gaussian PSF of per-galaxy width (frame units), by FFT."""
     s = flux.shape[-1]
@@ -78,9 +82,9 @@ def _psf(flux: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     k2 = (2 * np.pi**2) * (fx**2 + fy**2)
     sig2 = _col(sigma * s) ** 2
     otf = 0.85 * np.exp(-sig2 * k2) + 0.15 * np.exp(-9.0 * sig2 * k2)
-    spectrum = scipy.fft.rfft2(flux, workers=-1)
+    spectrum = scipy.fft.rfft2(flux, workers=FFT_WORKERS)
     spectrum *= otf[:, None]
-    return scipy.fft.irfft2(spectrum, s=(s, s), workers=-1).astype(np.float32, copy=False)
+    return scipy.fft.irfft2(spectrum, s=(s, s), workers=FFT_WORKERS).astype(np.float32, copy=False)
 
 
 def render_flux(m: Morphology, size: int) -> np.ndarray:
