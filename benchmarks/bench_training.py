@@ -7,7 +7,8 @@ The bare loop is forward + backward + AdamW step of the same model on one in-mem
 batch: the most a training loop could reach. The target is galzoo ≥ 0.9 × bare.
 
     python benchmarks/bench_training.py [--size 64] [--batch 64] [--n 1024] [--backbone efficientnet_lite0]
-    python benchmarks/bench_training.py --device cuda --size 128 --batch 256 --n 8192   # on a GPU
+    python benchmarks/bench_training.py --device cuda --size 128 --batch 256 --n 8192 \
+        --bare-batches 512 1024                                                          # on a GPU
 
 On CUDA both loops use what ``fit`` uses there: autocast (bf16 where supported) and
 channels-last memory; the timings wait for the GPU to finish.
@@ -83,6 +84,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1024, help="training galaxies (one epoch)")
     parser.add_argument("--backbone", default="efficientnet_lite0")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, or auto (the best there is)")
+    parser.add_argument("--bare-batches", type=int, nargs="*", default=[],
+                        help="also time the bare loop at these batch sizes (does a bigger batch help?)")
     args = parser.parse_args()
     device = get_device() if args.device == "auto" else torch.device(args.device)
     print(f"torch threads: {torch.get_num_threads()}, device: {device}")
@@ -106,6 +109,9 @@ def main() -> None:
     print(f"{'bare (in-memory tensors)':<28}{bare:>10.1f}")
     print(f"{'galzoo fit (epoch 2)':<28}{ours:>10.1f}")
     print(f"ratio galzoo / bare: {ours / bare:.2f}  (target >= 0.90)")
+    for batch in args.bare_batches:
+        rate = bare_images_per_second(args.backbone, args.size, batch, max(4, args.n // batch // 2), device)
+        print(f"bare loop at batch {batch}: {rate:.1f} images/s ({rate / bare:.2f} x batch {args.batch})")
     per_image, batched = augmentation_ms_per_batch(args.size, args.batch)
     print(f"augmenting one batch of {args.batch}: per image (torchvision) {per_image:.1f} ms, "
           f"BatchAugment {batched:.1f} ms ({per_image / batched:.1f}x faster)")

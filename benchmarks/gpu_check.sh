@@ -51,7 +51,8 @@ fi
 mark() { date +%s.%N > "$OUT/mark_$1"; }
 
 echo "== training loop vs bare loop ($DEVICE, 128 px, batch $BATCH, $BENCH_N galaxies) at $(elapsed) s"
-$PY benchmarks/bench_training.py --device "$DEVICE" --size 128 --batch "$BATCH" --n "$BENCH_N" | tee /tmp/bench.txt
+$PY benchmarks/bench_training.py --device "$DEVICE" --size 128 --batch "$BATCH" --n "$BENCH_N" \
+    --bare-batches $(( BATCH * 2 )) $(( BATCH * 4 )) | tee /tmp/bench.txt
 rate=$(awk '/^galzoo fit/ {print int($NF)}' /tmp/bench.txt)
 rate=${rate:-2000}
 

@@ -222,6 +222,7 @@ def pretrain(
         **vote_mae_report(fractions, evaluate_on, train),
         "evaluated_on": "test" if len(test) else "val",
         "images_per_second": result.images_per_second,
+        "cache_seconds": result.cache_seconds,
         "backbone": backbone,
         "source": source,
         "image_size": image_size,

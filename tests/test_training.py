@@ -126,3 +126,22 @@ def test_ddp_with_gloo_keeps_replicas_in_sync(tmp_path):
         torch.testing.assert_close(a[key], b[key], msg=key)
     state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
     assert state["epoch"] == 1
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_images_are_decoded_up_front_only_for_loaders_with_workers(tmp_path, workers):
+    from galzoo_tools.catalog import read_catalog
+    from galzoo_tools.datasets import GalaxyDataset, resize_transform
+    from galzoo_tools.synthetic import write_universe
+
+    catalog = read_catalog(write_universe(tmp_path / "u", n=40, size=32, seed=0, progress=False))
+    train = GalaxyDataset(catalog.iloc[:32], transform=resize_transform(16), cache=True)
+    val = GalaxyDataset(catalog.iloc[32:], transform=resize_transform(16), cache=True)
+    torch.manual_seed(0)
+    result = fit(TinyConcentrationNet(), train, val, tmp_path / "run", config(epochs=1, num_workers=workers),
+                 device="cpu", progress=False)
+    if workers:
+        # decoded in this process before the workers started, so the workers share the images
+        assert len(train._cache) == 32 and len(val._cache) == 8 and result.cache_seconds > 0
+    else:
+        assert result.cache_seconds < 1e-3  # nothing decoded up front: the loop decodes as it goes
