@@ -83,7 +83,7 @@ out, run = Path(sys.argv[1]), Path(sys.argv[2])
 if (run / "metrics.json").exists():
     m = json.loads((run / "metrics.json").read_text())
     print(f"next stage: {m['images_per_second']:.0f} training images/s on {m['device']}, {m['epochs_run']} epochs, "
-          f"val loss {m['val_loss']:.3f}, vote MAE {m['vote_mae']:.4f} (oracle {m['oracle_vote_mae']:.4f}, "
+          f"{m.get('cache_seconds', 0):.0f} s decoding images first, val loss {m['val_loss']:.3f}, vote MAE {m['vote_mae']:.4f} (oracle {m['oracle_vote_mae']:.4f}, "
           f"{m['vote_mae'] / m['oracle_vote_mae']:.2f} x)")
 util = out / "gpu_util.csv"
 if util.exists() and util.stat().st_size:
