@@ -248,6 +248,22 @@ def fit(
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out_dir / CHECKPOINT_NAME
 
+    # loaders with worker processes share images decoded before the workers start: decode them
+    # all now (before CUDA starts, as decoding may fork), and time it: on a GPU machine it can
+    # take longer than an epoch
+    from .datasets import GalaxyDataset, default_num_workers
+
+    workers = default_num_workers(device) if config.num_workers is None else config.num_workers
+    cache_start = time.perf_counter()
+    cached = 0
+    for data in (train_data, val_data):
+        if workers > 0 and isinstance(data, GalaxyDataset) and data.cache_enabled:
+            data.preload()
+            cached += len(data)
+    cache_seconds = time.perf_counter() - cache_start
+    if cached and progress and ctx.is_main:
+        print(f"decoded {cached} images into memory in {cache_seconds:.1f} s")
+
     torch.manual_seed(config.seed)
     model.to(device)
     if channels_last:
@@ -268,6 +284,7 @@ def fit(
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
     result = TrainResult(checkpoint=checkpoint_path)
+    result.cache_seconds = cache_seconds
     start_epoch, bad_epochs, train_images, train_seconds = 0, 0, 0, 0.0
     if resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
@@ -281,21 +298,6 @@ def fit(
         bad_epochs, result.stopped_early = state["bad_epochs"], state["stopped_early"]
         train_images, train_seconds = state["train_images"], state["train_seconds"]
         start_epoch = state["epoch"] + 1
-
-    # loaders with worker processes share images decoded before the workers start: decode them
-    # all now, and time it (on a GPU machine it can take longer than an epoch)
-    from .datasets import GalaxyDataset, default_num_workers
-
-    workers = default_num_workers(device) if config.num_workers is None else config.num_workers
-    cache_start = time.perf_counter()
-    cached = 0
-    for data in (train_data, val_data):
-        if workers > 0 and isinstance(data, GalaxyDataset) and data.cache_enabled:
-            data.preload()
-            cached += len(data)
-    result.cache_seconds = time.perf_counter() - cache_start
-    if cached and progress and ctx.is_main:
-        print(f"decoded {cached} images into memory in {result.cache_seconds:.1f} s")
 
     for epoch in range(start_epoch, config.epochs):
         if result.stopped_early:

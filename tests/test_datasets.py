@@ -175,3 +175,18 @@ def test_a_users_own_folder_loads_unchanged(tmp_path: Path) -> None:
     assert images.shape == (6, 3, 32, 32) and rings.squeeze(1).tolist() == [1, 0, 0, 1, 0, 1]
     assert ds.ids[:2] == ["ngc0", "ngc1"]
     assert images[4].std() > 0.05  # the 16-bit image was rescaled, not clipped to white
+
+
+def test_preloading_in_processes_caches_the_same_images(catalog: pd.DataFrame) -> None:
+    in_threads, in_processes = GalaxyDataset(catalog, cache=True), GalaxyDataset(catalog, cache=True)
+    in_threads.preload(processes=1)
+    in_processes.preload(processes=2)
+    assert len(in_processes._cache) == len(catalog)
+    for i in range(len(catalog)):
+        assert torch.equal(in_threads._cache[i], in_processes._cache[i])
+
+
+def test_preloading_in_processes_names_an_unreadable_file(catalog: pd.DataFrame) -> None:
+    Path(catalog.loc[3, "file_loc"]).write_bytes(b"not an image")
+    with pytest.raises(OSError, match="cannot read image .*gal003"):
+        GalaxyDataset(catalog, cache=True).preload(processes=2)
