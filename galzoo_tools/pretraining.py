@@ -241,3 +241,61 @@ def pretrain(
     (out_dir / "history.json").write_text(json.dumps(result.history, indent=1))
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics
+
+
+def _simulated_concentrations(model: torch.nn.Module, morphology, rows: np.ndarray, size: int,
+                              chunk: int = 2000) -> torch.Tensor:
+    """Render galaxies ``rows`` a chunk at a time (to bound memory) and run ``model`` on them."""
+    from .synthetic import render
+
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(rows), chunk):
+            images = torch.from_numpy(render(morphology.take(rows[start : start + chunk]), size)).permute(0, 3, 1, 2)
+            out += [model(batch.float() / 255) for batch in images.split(256)]
+    return torch.cat(out)
+
+
+def remeasure_run(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """Measure a pretrain run on simulated galaxies again, from its saved model, in float32 on the CPU.
+
+    Re-simulates the run's validation and test galaxies (n, size and seed come from the model's
+    ``trained_on``) and returns the validation loss (``val_loss_float32``), ``val_check`` and the
+    test split's vote-MAE report, as :func:`pretrain` writes them. For runs stopped after their
+    last epoch but before their own evaluation, or to check a GPU run's figures.
+    """
+    import re
+
+    from .evaluation import vote_mae_report
+    from .losses import dirichlet_multinomial_loss
+    from .models import load_model, read_model_config
+    from .synthetic import simulate_catalog
+
+    run_dir = Path(run_dir)
+    config = read_model_config(run_dir / "model")
+    made = re.search(r"--n (\d+) --size (\d+) --seed (\d+)", config.get("trained_on", ""))
+    if made is None:
+        raise ValueError(f"{run_dir / 'model' / 'config.json'}: 'trained_on' names no simulated universe, "
+                         "so its galaxies cannot be simulated again")
+    n, size, seed = (int(g) for g in made.groups())
+    split = read_split(run_dir)
+    model = load_model(run_dir / "model", device="cpu").eval()
+    morphology, catalog = simulate_catalog(n, seed=seed)
+    position = pd.Series(np.arange(len(catalog)), index=catalog["id_str"])
+
+    def rows(name: str) -> np.ndarray:
+        return position[split.loc[split["split"] == name, "id_str"]].to_numpy()
+
+    val, test = rows("val"), rows("test")
+    counts = torch.tensor(catalog.iloc[val][decals_dr5.label_cols].to_numpy(), dtype=torch.float32)
+    loss = dirichlet_multinomial_loss(counts, _simulated_concentrations(model, morphology, val, size), decals_dr5).sum(1)
+    concentrations = _simulated_concentrations(model, morphology, test, size)
+    fractions = torch.empty_like(concentrations)
+    for q in decals_dr5.questions:
+        fractions[:, q.slice] = concentrations[:, q.slice] / concentrations[:, q.slice].sum(1, keepdim=True)
+    return {
+        "val_loss_float32": float(loss.mean()),
+        "val_check": {"n": min(VAL_CHECK_SIZE, len(val)), "loss": float(loss[:VAL_CHECK_SIZE].mean())},
+        **vote_mae_report(fractions.numpy(), catalog.iloc[test], catalog.iloc[rows("train")]),
+        "evaluated_on": "test",
+    }

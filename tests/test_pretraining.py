@@ -109,3 +109,26 @@ def test_read_split_takes_plain_or_gzipped_csv_and_names_a_folder_without_one(tr
     pd.testing.assert_frame_equal(read_split(tmp_path), plain)
     with pytest.raises(FileNotFoundError, match="empty"):
         read_split(tmp_path / "empty")
+
+
+def test_remeasuring_a_run_repeats_its_own_figures(trained):
+    from galzoo_tools.pretraining import remeasure_run
+
+    metrics = json.loads((trained / "metrics.json").read_text())
+    again = remeasure_run(trained)
+    assert again["val_check"]["n"] == metrics["val_check"]["n"]
+    assert again["val_check"]["loss"] == pytest.approx(metrics["val_check"]["loss"], rel=1e-4)
+    assert again["val_loss_float32"] == pytest.approx(metrics["val_loss"], rel=1e-4)
+    for key in ("vote_mae", "baseline_vote_mae", "oracle_vote_mae"):
+        assert again[key] == pytest.approx(metrics[key], rel=1e-4)
+
+
+def test_remeasuring_needs_a_simulated_run(trained, tmp_path):
+    from galzoo_tools.pretraining import remeasure_run
+
+    shutil.copytree(trained / "model", tmp_path / "model")
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    config["trained_on"] = "my_catalog.parquet"
+    (tmp_path / "model" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="names no simulated universe"):
+        remeasure_run(tmp_path)
