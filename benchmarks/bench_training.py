@@ -28,7 +28,8 @@ from galzoo_tools.datasets import GalaxyDataset, resize_transform
 from galzoo_tools.losses import dirichlet_multinomial_loss
 from galzoo_tools.models import build_model
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.synthetic import default_processes, write_universe
+from galzoo_tools.config import worker_processes
+from galzoo_tools.synthetic import write_universe
 from galzoo_tools.catalog import read_catalog
 from galzoo_tools.config import get_device
 from galzoo_tools.training import TrainConfig, amp_dtype, fit
@@ -92,7 +93,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         cat_path = write_universe(Path(tmp) / "u", n=args.n + 64, size=args.size, seed=0, progress=False,
-                                  processes=default_processes())
+                                  processes=worker_processes())
         catalog = read_catalog(cat_path)
         train = GalaxyDataset(catalog.iloc[: args.n], transform=resize_transform(args.size))
         val = GalaxyDataset(catalog.iloc[args.n:], transform=resize_transform(args.size))

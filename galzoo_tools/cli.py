@@ -25,12 +25,13 @@ def _positive_int(text: str) -> int:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    from .synthetic.universe import default_processes, write_universe
+    from .config import worker_processes
+    from .synthetic import write_universe
 
     catalog_path = write_universe(
         args.out, n=args.n, size=args.size, seed=args.seed, progress=not args.quiet,
         batch_size=args.batch_size, compress_level=args.compress_level,
-        processes=args.processes or default_processes(),
+        processes=args.processes or worker_processes(),
     )
     metrics = json.loads((Path(args.out) / "metrics.json").read_text())
     print(

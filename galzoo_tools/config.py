@@ -19,6 +19,8 @@ __all__ = [
     "get_scale",
     "get_device",
     "seed_everything",
+    "cpu_cores",
+    "worker_processes",
     "repo_root",
     "data_dir",
     "cache_dir",
@@ -93,6 +95,18 @@ def seed_everything(seed: int = 42) -> np.random.Generator:
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
     return np.random.default_rng(seed)
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def worker_processes() -> int:
+    """Processes worth starting for CPU-bound work (rendering, decoding): every core on machines
+    with 4 or more, else 1 (on one or two cores, threads are as fast and start nothing)."""
+    cores = cpu_cores()
+    return cores if cores >= 4 else 1
 
 
 def set_cpu_threads(n: int | None = None) -> int:

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .config import cpu_cores, worker_processes
 from .schema import Schema, decals_dr5
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "default_num_workers",
     "CACHE_LIMIT_BYTES",
 ]
-
 
 
 def _cache_limit_bytes() -> int:
@@ -267,7 +267,7 @@ class GalaxyDataset(Dataset):
             return
         todo = [i for i in range(len(self)) if i not in self._cache]
         if processes is None:
-            processes = _cores() if _cores() >= 4 and len(todo) >= _PROCESS_PRELOAD_MIN else 1
+            processes = worker_processes() if len(todo) >= _PROCESS_PRELOAD_MIN else 1
         if processes > 1:
             chunks = [todo[k : k + 256] for k in range(0, len(todo), 256)]
             with ProcessPoolExecutor(max_workers=processes) as pool:
@@ -295,17 +295,13 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 _PROCESS_PRELOAD_MIN = 2000
 """Catalogs smaller than this are decoded in threads: starting processes would cost more."""
 
 
 def default_num_workers(device: torch.device) -> int:
     """DataLoader workers: up to 8 on CUDA; on CPU few or none, since training uses the cores."""
-    cores = _cores()
+    cores = cpu_cores()
     if device.type == "cuda":
         return min(8, cores)
     return 0 if cores <= 2 else min(4, cores // 4)

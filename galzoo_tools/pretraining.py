@@ -59,7 +59,8 @@ def read_split(run_dir: str | os.PathLike) -> pd.DataFrame:
 
 def simulated_catalog(folder: str | os.PathLike, n: int, size: int, seed: int = 0, progress: bool = True) -> Path:
     """Simulate ``n`` galaxies into ``folder`` once; later calls reuse them."""
-    from .synthetic.universe import default_processes, write_universe
+    from .config import worker_processes
+    from .synthetic import write_universe
 
     folder = Path(folder)
     catalog = folder / "catalog.parquet"
@@ -68,7 +69,7 @@ def simulated_catalog(folder: str | os.PathLike, n: int, size: int, seed: int = 
         made = json.loads(metrics.read_text())
         if (made.get("n"), made.get("size"), made.get("seed")) == (n, size, seed):
             return catalog
-    return write_universe(folder, n=n, size=size, seed=seed, progress=progress, processes=default_processes())
+    return write_universe(folder, n=n, size=size, seed=seed, progress=progress, processes=worker_processes())
 
 
 @torch.no_grad()
@@ -211,7 +212,7 @@ def pretrain(
 
     best = load_model(model_dir)
     run_device = torch.device(device) if device is not None else get_device()
-    check = GalaxyDataset(val.iloc[:VAL_CHECK_SIZE], transform=resize_transform(image_size, channels), channels=channels)
+    check = torch.utils.data.Subset(val_data, range(min(VAL_CHECK_SIZE, len(val_data))))  # decoded already
     check_loss = evaluate_loss(best.to(run_device), torch.utils.data.DataLoader(check, batch_size), decals_dr5, run_device)
     evaluate_on = test if len(test) else val
     predictions = predict_catalog(best, evaluate_on, image_size, batch_size, device, channels=channels)

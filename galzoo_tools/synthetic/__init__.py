@@ -13,14 +13,13 @@ themselves against it.
 
 from .morphology import KINDS, Morphology, sample_morphology
 from .render import render, render_flux
-from .universe import TAGS, default_processes, make_tags, simulate, simulate_catalog, write_universe
+from .universe import TAGS, make_tags, simulate, simulate_catalog, write_universe
 from .volunteers import draw_n_volunteers, expected_fractions, simulate_votes, true_fractions
 
 __all__ = [
     "simulate",
     "simulate_catalog",
     "write_universe",
-    "default_processes",
     "sample_morphology",
     "Morphology",
     "KINDS",

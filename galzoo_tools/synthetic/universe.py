@@ -9,7 +9,6 @@ parameters (``true_*``).
 from __future__ import annotations
 
 import json
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -35,7 +34,7 @@ from . import render as _render_module
 from .render import render
 from .volunteers import draw_n_volunteers, simulate_votes, true_fractions
 
-__all__ = ["simulate", "simulate_catalog", "write_universe", "default_processes", "make_tags", "TAGS", "PNG_COMPRESS_LEVEL"]
+__all__ = ["simulate", "simulate_catalog", "write_universe", "make_tags", "TAGS", "PNG_COMPRESS_LEVEL"]
 
 TAGS = (
     "elliptical", "lenticular", "spiral", "bar", "ring", "edge-on", "boxy-bulge", "dust-lane",
@@ -177,15 +176,6 @@ def _save_png(args: tuple[Path, np.ndarray, int]) -> None:
     Image.fromarray(image).save(path, compress_level=level)
 
 
-def default_processes() -> int:
-    """Rendering processes worth starting here: every core on machines with 4 or more, else 1.
-
-    On one or two cores the threaded writer is as fast and starts no processes.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores if cores >= 4 else 1
-
-
 def _single_threaded_render() -> None:
     """Initialiser of rendering processes: one FFT thread each, since the processes fill the cores."""
     _render_module.FFT_WORKERS = 1
@@ -239,7 +229,7 @@ def write_universe(
     Returns the catalog path. With ``processes=1`` PNGs are encoded on ``workers`` threads
     (PIL releases the GIL while compressing) while the next batch renders; with more,
     ``processes`` processes each render and write their share (for many-core machines; see
-    :func:`default_processes`). The images are the same either way.
+    :func:`galzoo_tools.config.worker_processes`). The images are the same either way.
     """
     _check_args(n, size)
     if processes < 1:

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from galzoo_tools.synthetic import write_universe
-from galzoo_tools.synthetic.universe import default_processes
 
 
 def _pixels(folder, catalog: pd.DataFrame) -> np.ndarray:
@@ -28,9 +27,3 @@ def test_processes_write_the_same_universe_as_threads(tmp_path):
 def test_processes_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="processes"):
         write_universe(tmp_path, n=4, size=32, processes=0, progress=False)
-
-
-@pytest.mark.parametrize("cores, expected", [(1, 1), (2, 1), (4, 4), (16, 16)])
-def test_default_processes_uses_every_core_only_on_bigger_machines(monkeypatch, cores, expected):
-    monkeypatch.setattr("os.sched_getaffinity", lambda _: set(range(cores)), raising=False)
-    assert default_processes() == expected
