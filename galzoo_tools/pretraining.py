@@ -268,7 +268,7 @@ def remeasure_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     import re
 
     from .evaluation import vote_mae_report
-    from .losses import dirichlet_multinomial_loss
+    from .losses import dirichlet_multinomial_loss, expected_fractions
     from .models import load_model, read_model_config
     from .synthetic import simulate_catalog
 
@@ -290,10 +290,7 @@ def remeasure_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     val, test = rows("val"), rows("test")
     counts = torch.tensor(catalog.iloc[val][decals_dr5.label_cols].to_numpy(), dtype=torch.float32)
     loss = dirichlet_multinomial_loss(counts, _simulated_concentrations(model, morphology, val, size), decals_dr5).sum(1)
-    concentrations = _simulated_concentrations(model, morphology, test, size)
-    fractions = torch.empty_like(concentrations)
-    for q in decals_dr5.questions:
-        fractions[:, q.slice] = concentrations[:, q.slice] / concentrations[:, q.slice].sum(1, keepdim=True)
+    fractions = expected_fractions(_simulated_concentrations(model, morphology, test, size), decals_dr5)
     return {
         "val_loss_float32": float(loss.mean()),
         "val_check": {"n": min(VAL_CHECK_SIZE, len(val)), "loss": float(loss[:VAL_CHECK_SIZE].mean())},

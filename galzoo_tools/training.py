@@ -135,7 +135,7 @@ def _loader(
     ctx: DistributedContext, epoch: int,
 ) -> DataLoader:
     """A loader whose order depends only on (seed, epoch), so a resumed run sees the same batches."""
-    from .datasets import GalaxyDataset, default_num_workers
+    from .datasets import default_num_workers
 
     workers = default_num_workers(device) if config.num_workers is None else config.num_workers
     sampler = None
@@ -144,8 +144,6 @@ def _loader(
         sampler = DistributedSampler(data, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=shuffle,
                                      seed=config.seed, drop_last=shuffle)
         sampler.set_epoch(epoch)
-    if workers > 0 and isinstance(data, GalaxyDataset):
-        data.preload()
     return DataLoader(
         data,
         batch_size=batch_size,
