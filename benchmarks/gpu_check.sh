@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One prepared GPU run (issue #4), sized for one ten-minute call on a lent H100/H200:
-#   1. training images/s on CUDA against a bare forward+backward+step loop;
+#   1. training images/s on CUDA against a bare forward+backward+step loop, with batches from a
+#      DataLoader and from images kept on the GPU (fit's default there since 2026-11-27);
 #   2. the next reference-model stage: `galzoo pretrain` continues the committed reference model on
 #      N new synthetic galaxies (seed 4) for as many epochs as the time left allows, with GPU
 #      utilisation sampled every half second;
@@ -53,7 +54,7 @@ mark() { date +%s.%N > "$OUT/mark_$1"; }
 echo "== training loop vs bare loop ($DEVICE, 128 px, batch $BATCH, $BENCH_N galaxies) at $(elapsed) s"
 $PY benchmarks/bench_training.py --device "$DEVICE" --size 128 --batch "$BATCH" --n "$BENCH_N" \
     --bare-batches $(( BATCH * 2 )) $(( BATCH * 4 )) | tee /tmp/bench.txt
-rate=$(awk '/^galzoo fit/ {print int($NF)}' /tmp/bench.txt)
+rate=$(awk '/^galzoo fit, data on device \(epoch 2\)/ {print int($(NF-1))}' /tmp/bench.txt)
 rate=${rate:-2000}
 
 echo "== simulating $N galaxies (seed $SEED) at $(elapsed) s"

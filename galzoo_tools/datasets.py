@@ -29,6 +29,7 @@ __all__ = [
     "train_transform",
     "eval_transform",
     "resize_transform",
+    "ResizeTransform",
     "make_dataloader",
     "load_images",
     "default_num_workers",
@@ -143,12 +144,29 @@ def train_transform(
     ])
 
 
-def resize_transform(size: int, channels: int = 3) -> Callable[[torch.Tensor], torch.Tensor]:
+class ResizeTransform(torch.nn.Module):
+    """Centre square and resize to ``size``, ``uint8`` in and out, with no randomness.
+
+    Because the same image always gives the same pixels, a decoded set can be resized once and
+    kept as one tensor (:meth:`GalaxyDataset.stacked`); random augmentation happens later, on
+    the device (:class:`galzoo_tools.augment.BatchAugment`).
+    """
+
+    def __init__(self, size: int, channels: int = 3) -> None:
+        super().__init__()
+        from torchvision.transforms import v2
+
+        self.size, self.channels = size, channels
+        self.steps = v2.Compose([_MatchChannels(channels), _CentreSquare(), v2.Resize((size, size), antialias=True)])
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.steps(image)
+
+
+def resize_transform(size: int, channels: int = 3) -> ResizeTransform:
     """Centre square and resize to ``size``, staying ``uint8``: for batches augmented later on
     the device (:class:`galzoo_tools.augment.BatchAugment`) and for compact in-memory sets."""
-    from torchvision.transforms import v2
-
-    return v2.Compose([_MatchChannels(channels), _CentreSquare(), v2.Resize((size, size), antialias=True)])
+    return ResizeTransform(size, channels)
 
 
 def eval_transform(size: int, channels: int = 3) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -281,6 +299,46 @@ class GalaxyDataset(Dataset):
             images = pool.map(lambda i: decode_image(self.file_locs[i], self.channels), todo)
             for i, image in zip(todo, images, strict=True):
                 self._cache[i] = image
+
+    @property
+    def stackable(self) -> bool:
+        """Whether :meth:`stacked` applies: labelled, cached, and no transform or a fixed
+        ``uint8`` resize (a random transform must run afresh for every batch)."""
+        return (self.labels is not None and self.cache_enabled
+                and (self.transform is None or isinstance(self.transform, ResizeTransform)))
+
+    def stacked_bytes(self) -> int:
+        """Memory :meth:`stacked` needs for the images: the first image's size times the count."""
+        if not len(self):
+            return 0
+        first = self.image(0) if self.transform is None else self.transform(self.image(0))
+        return first.numel() * len(self)
+
+    def stacked(self, device: torch.device | str = "cpu", chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every image, transformed, as one ``uint8`` tensor ``(N, C, H, W)`` on ``device``, and the labels.
+
+        Built a chunk at a time, so only one chunk is ever held twice. Training then gathers
+        each batch with one indexing operation instead of a DataLoader (on a GPU: no host work
+        per batch at all).
+        """
+        if not self.stackable:
+            raise ValueError("stacked() needs a labelled, cached GalaxyDataset with no transform or a "
+                             "resize_transform(...); random transforms must run per batch")
+        self.preload()
+        first = self.transform(self.image(0)) if self.transform is not None else self.image(0)
+        out = torch.empty((len(self), *first.shape), dtype=torch.uint8, device=device)
+        for start in range(0, len(self), chunk):
+            indices = range(start, min(len(self), start + chunk))
+            images = [self.image(i) if self.transform is None else self.transform(self.image(i)) for i in indices]
+            for i, image in zip(indices, images, strict=True):
+                if image.shape != first.shape:
+                    raise ValueError(
+                        f"{self.file_locs[i]} gives an image of shape {tuple(image.shape)}, not "
+                        f"{tuple(first.shape)} like {self.file_locs[0]}: give the dataset a "
+                        "resize_transform(size) so that every image has the same size")
+            out[start : start + len(images)] = torch.stack(images).to(device)
+        assert self.labels is not None
+        return out, self.labels.to(device)
 
     def __getitem__(self, index: int):
         image = self.image(index)

@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -37,6 +37,7 @@ __all__ = [
     "amp_dtype",
     "DistributedContext",
     "distributed_context",
+    "DeviceBatches",
 ]
 
 CHECKPOINT_NAME = "last_checkpoint.pt"
@@ -58,6 +59,14 @@ class TrainConfig:
     amp: bool | None = None
     channels_last: bool | None = None
     num_workers: int | None = None
+    data_on_device: bool | None = None
+    """Keep the decoded training and validation sets on the device as uint8 tensors and gather
+    each batch there, with no DataLoader: ``None`` does so on CUDA when they take under
+    :data:`DEVICE_DATA_FRACTION` of the free GPU memory; ``True`` always (the CPU too), ``False`` never."""
+
+
+DEVICE_DATA_FRACTION = 0.4
+"""The largest share of free GPU memory the decoded images may take in ``data_on_device=None``."""
 
 
 @dataclass
@@ -70,7 +79,8 @@ class TrainResult:
     stopped_early: bool = False
     images_per_second: float = 0.0
     cache_seconds: float = 0.0
-    """Time spent decoding every image into memory before the first epoch (loaders with workers)."""
+    """Time spent decoding every image up front, before the first epoch: into memory for loaders
+    with workers, or onto the device with ``data_on_device``."""
     checkpoint: Path | None = None
 
     @property
@@ -130,32 +140,79 @@ def warmup_cosine(
     return factor
 
 
+def _epoch_indices(n: int, shuffle: bool, seed: int, ctx: DistributedContext, epoch: int) -> torch.Tensor:
+    """The order of the galaxies in one epoch: it depends only on (seed, epoch), so a resumed run
+    sees the same batches, and both data paths (DataLoader, on-device tensors) see the same ones.
+    Under DDP, this replica's share."""
+    if ctx.enabled:
+        sampler = DistributedSampler(range(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=shuffle,
+                                     seed=seed, drop_last=shuffle)
+        sampler.set_epoch(epoch)
+        return torch.tensor(list(sampler), dtype=torch.long)
+    if shuffle:
+        return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1000 + epoch))
+    return torch.arange(n)
+
+
 def _loader(
     data: Dataset, batch_size: int, shuffle: bool, device: torch.device, config: TrainConfig,
     ctx: DistributedContext, epoch: int,
 ) -> DataLoader:
-    """A loader whose order depends only on (seed, epoch), so a resumed run sees the same batches."""
+    """A DataLoader over this epoch's order (:func:`_epoch_indices`); training drops the last partial batch."""
     from .datasets import default_num_workers
 
     workers = default_num_workers(device) if config.num_workers is None else config.num_workers
-    sampler = None
-    generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
-    if ctx.enabled:
-        sampler = DistributedSampler(data, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=shuffle,
-                                     seed=config.seed, drop_last=shuffle)
-        sampler.set_epoch(epoch)
+    indices = _epoch_indices(len(data), shuffle, config.seed, ctx, epoch).tolist()  # type: ignore[arg-type]
     return DataLoader(
         data,
         batch_size=batch_size,
-        shuffle=shuffle if sampler is None else False,
-        sampler=sampler,
+        sampler=indices,
         num_workers=workers,
         pin_memory=device.type == "cuda",
         drop_last=shuffle,
-        generator=generator,
+        # seeds the workers (and keeps the loader off the global RNG, which augmentation uses)
+        generator=torch.Generator().manual_seed(config.seed * 1000 + epoch),
         persistent_workers=False,
         prefetch_factor=4 if workers > 0 else None,
     )
+
+
+class DeviceBatches:
+    """Batches gathered from images and labels already on the device, in :func:`_epoch_indices`
+    order: what a DataLoader yields, without its per-batch host work (the images were decoded
+    and resized once, up front)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, indices: torch.Tensor,
+                 drop_last: bool) -> None:
+        self.images, self.labels, self.batch_size = images, labels, batch_size
+        self.indices = indices.to(images.device)
+        self.drop_last = drop_last
+
+    def __len__(self) -> int:
+        n = len(self.indices)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        for b in range(len(self)):
+            index = self.indices[b * self.batch_size : (b + 1) * self.batch_size]
+            yield self.images.index_select(0, index), self.labels.index_select(0, index)
+
+
+def _data_on_device(config: TrainConfig, device: torch.device, datasets: tuple[Dataset, ...]) -> bool:
+    """Whether to keep the decoded images on the device (see :attr:`TrainConfig.data_on_device`)."""
+    from .datasets import GalaxyDataset
+
+    stackable = all(isinstance(d, GalaxyDataset) and d.stackable for d in datasets)
+    if config.data_on_device is not None:
+        if config.data_on_device and not stackable:
+            raise ValueError("data_on_device=True needs cached GalaxyDatasets with a resize_transform(...) "
+                             "(or no transform) and labels")
+        return config.data_on_device
+    if device.type != "cuda" or not stackable:
+        return False
+    needed = sum(d.stacked_bytes() for d in datasets)  # type: ignore[attr-defined]
+    free, _ = torch.cuda.mem_get_info(device)
+    return needed <= DEVICE_DATA_FRACTION * free
 
 
 def _to_device(
@@ -180,7 +237,7 @@ def amp_dtype(device: torch.device) -> torch.dtype:
 @torch.no_grad()
 def evaluate_loss(
     model: nn.Module,
-    loader: DataLoader,
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
     schema: Schema = decals_dr5,
     device: torch.device | None = None,
     amp: bool = False,
@@ -252,15 +309,26 @@ def fit(
     from .datasets import GalaxyDataset, default_num_workers
 
     workers = default_num_workers(device) if config.num_workers is None else config.num_workers
+    on_device = _data_on_device(config, device, (train_data, val_data))
     cache_start = time.perf_counter()
     cached = 0
     for data in (train_data, val_data):
-        if workers > 0 and isinstance(data, GalaxyDataset) and data.cache_enabled:
+        if (workers > 0 or on_device) and isinstance(data, GalaxyDataset) and data.cache_enabled:
             data.preload()
             cached += len(data)
+    # or keep them all on the device, resized once, and gather each batch there
+    stacked = [data.stacked(device) for data in (train_data, val_data)] if on_device else []  # type: ignore[attr-defined]
     cache_seconds = time.perf_counter() - cache_start
     if cached and progress and ctx.is_main:
-        print(f"decoded {cached} images into memory in {cache_seconds:.1f} s")
+        where = f"onto {device}" if on_device else "into memory"
+        print(f"decoded {cached} images {where} in {cache_seconds:.1f} s")
+
+    def batches(which: int, shuffle: bool, epoch: int) -> DataLoader | DeviceBatches:
+        data = (train_data, val_data)[which]
+        if not on_device:
+            return _loader(data, config.batch_size, shuffle, device, config, ctx, epoch)
+        indices = _epoch_indices(len(data), shuffle, config.seed, ctx, epoch)  # type: ignore[arg-type]
+        return DeviceBatches(*stacked[which], config.batch_size, indices, drop_last=shuffle)
 
     torch.manual_seed(config.seed)
     model.to(device)
@@ -301,7 +369,7 @@ def fit(
         if result.stopped_early:
             break
         train_model.train()
-        loader = _loader(train_data, config.batch_size, True, device, config, ctx, epoch)
+        loader = batches(0, True, epoch)
         bar = None
         if progress and ctx.is_main:
             from tqdm.auto import tqdm
@@ -339,7 +407,7 @@ def fit(
         if bar is not None:
             bar.close()
 
-        val_loader = _loader(val_data, config.batch_size, False, device, config, ctx, epoch)
+        val_loader = batches(1, False, epoch)
         per_question = evaluate_loss(model, val_loader, schema, device, amp, channels_last, ctx)
         val_loss = float(per_question.sum())
         record = {

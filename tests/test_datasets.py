@@ -20,6 +20,7 @@ from galzoo_tools.datasets import (
     eval_transform,
     load_images,
     make_dataloader,
+    resize_transform,
     train_transform,
 )
 from galzoo_tools.schema import decals_dr5
@@ -190,3 +191,22 @@ def test_preloading_in_processes_names_an_unreadable_file(catalog: pd.DataFrame)
     Path(catalog.loc[3, "file_loc"]).write_bytes(b"not an image")
     with pytest.raises(OSError, match="cannot read image .*gal003"):
         GalaxyDataset(catalog, cache=True).preload(processes=2)
+
+
+def test_stacked_resizes_every_image_once_into_one_tensor(catalog: pd.DataFrame) -> None:
+    ds = GalaxyDataset(catalog, transform=resize_transform(24), cache=True)
+    images, labels = ds.stacked()
+    assert images.shape == (8, 3, 24, 24) and images.dtype == torch.uint8
+    assert ds.stacked_bytes() == images.numel()
+    for i in (0, 1, 7):  # what __getitem__ gives, image by image
+        image, label = ds[i]
+        assert torch.equal(images[i], image) and torch.equal(labels[i], label)
+
+
+def test_stacked_names_the_file_of_another_size(catalog: pd.DataFrame) -> None:
+    ds = GalaxyDataset(catalog, cache=True)  # raw images of several sizes
+    assert ds.stackable
+    with pytest.raises(ValueError, match=r"gal001.*resize_transform"):
+        ds.stacked()
+    assert not GalaxyDataset(catalog, transform=train_transform(24), cache=True).stackable
+    assert not GalaxyDataset(catalog, transform=resize_transform(24), cache=False).stackable

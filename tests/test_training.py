@@ -145,3 +145,52 @@ def test_images_are_decoded_up_front_only_for_loaders_with_workers(tmp_path, wor
         assert len(train._cache) == 32 and len(val._cache) == 8 and result.cache_seconds > 0
     else:
         assert result.cache_seconds < 1e-3  # nothing decoded up front: the loop decodes as it goes
+
+
+def _decoded_sets(tmp_path, transform=None):
+    from galzoo_tools.catalog import read_catalog
+    from galzoo_tools.datasets import GalaxyDataset, resize_transform
+    from galzoo_tools.synthetic import write_universe
+
+    catalog = read_catalog(write_universe(tmp_path / "u", n=40, size=32, seed=0, progress=False))
+    transform = transform or resize_transform(16)
+    return (GalaxyDataset(catalog.iloc[:32], transform=transform, cache=True),
+            GalaxyDataset(catalog.iloc[32:], transform=transform, cache=True))
+
+
+def test_data_on_device_trains_exactly_like_the_dataloader(tmp_path):
+    from galzoo_tools.augment import BatchAugment
+
+    results, weights = [], []
+    for on_device in (False, True):
+        train, val = _decoded_sets(tmp_path / str(on_device))
+        torch.manual_seed(0)
+        model = TinyConcentrationNet()
+        results.append(fit(model, train, val, tmp_path / f"run{on_device}",
+                           config(epochs=2, batch_size=8, data_on_device=on_device),
+                           device="cpu", progress=False, augment=BatchAugment(16)))
+        weights.append(model.state_dict())
+    # same batches in the same order, same augmentation draws: the same model
+    for key in weights[0]:
+        torch.testing.assert_close(weights[0][key], weights[1][key], msg=key)
+    assert [r["val_loss"] for r in results[0].history] == pytest.approx([r["val_loss"] for r in results[1].history])
+    assert results[1].cache_seconds > 0  # decoded and stacked up front
+
+
+def test_data_on_device_refuses_a_random_transform(tmp_path):
+    from galzoo_tools.datasets import train_transform
+
+    train, val = _decoded_sets(tmp_path, transform=train_transform(16))
+    with pytest.raises(ValueError, match="resize_transform"):
+        fit(TinyConcentrationNet(), train, val, tmp_path / "run", config(epochs=1, data_on_device=True),
+            device="cpu", progress=False)
+
+
+def test_epoch_order_depends_only_on_seed_and_epoch():
+    from galzoo_tools.training import DistributedContext, _epoch_indices
+
+    one = _epoch_indices(50, True, 3, DistributedContext(), 1)
+    assert torch.equal(one, _epoch_indices(50, True, 3, DistributedContext(), 1))
+    assert not torch.equal(one, _epoch_indices(50, True, 3, DistributedContext(), 2))
+    assert sorted(one.tolist()) == list(range(50))
+    assert torch.equal(_epoch_indices(5, False, 3, DistributedContext(), 1), torch.arange(5))
