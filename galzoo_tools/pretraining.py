@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from .config import Scale, cache_dir, get_device, get_scale
+from .cpu_memory import keep_freed_memory
 from .schema import Schema, decals_dr5
 
 __all__ = ["split_catalog", "simulated_catalog", "predict_catalog", "starting_model", "pretrain"]
@@ -73,6 +74,7 @@ def simulated_catalog(folder: str | os.PathLike, n: int, size: int, seed: int = 
 
 
 @torch.no_grad()
+@keep_freed_memory()
 def predict_catalog(
     model: torch.nn.Module,
     catalog: pd.DataFrame,
@@ -244,6 +246,7 @@ def pretrain(
     return metrics
 
 
+@keep_freed_memory()
 def _simulated_concentrations(model: torch.nn.Module, morphology, rows: np.ndarray, size: int,
                               chunk: int = 2000) -> torch.Tensor:
     """Render galaxies ``rows`` a chunk at a time (to bound memory) and run ``model`` on them."""

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from .config import get_device, get_scale
+from .cpu_memory import keep_freed_memory
 
 __all__ = [
     "Embeddings",
@@ -165,6 +166,7 @@ def _check_tta(tta: int) -> int:
 
 
 @torch.inference_mode()
+@keep_freed_memory()
 def embed_images(
     images: torch.Tensor | np.ndarray,
     encoder: str | os.PathLike[str] | nn.Module = "reference",
@@ -197,6 +199,7 @@ def embed_images(
 
 
 @torch.inference_mode()
+@keep_freed_memory()
 def embed_catalog(
     catalog: pd.DataFrame | str | os.PathLike[str],
     encoder: str | os.PathLike[str] | nn.Module = "reference",

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from .augment import to_float_images
 from .config import get_device
+from .cpu_memory import keep_freed_memory
 from .losses import dirichlet_multinomial_loss
 from .schema import Schema, decals_dr5
 
@@ -235,6 +236,7 @@ def amp_dtype(device: torch.device) -> torch.dtype:
 
 
 @torch.no_grad()
+@keep_freed_memory()
 def evaluate_loss(
     model: nn.Module,
     loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -269,6 +271,7 @@ def _atomic_save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+@keep_freed_memory()
 def fit(
     model: nn.Module,
     train_data: Dataset,

@@ -7,7 +7,6 @@ per galaxy), so this also guards the simulator against silent changes.
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..cpu_memory import keep_freed_memory
 from .model import FinetuneModel
 from .probe import embed_catalog
 
@@ -27,6 +28,7 @@ def predict_features(model: FinetuneModel, features: torch.Tensor) -> np.ndarray
 
 
 @torch.no_grad()
+@keep_freed_memory()
 def predict_catalog(model: FinetuneModel, catalog: pd.DataFrame | Sequence[str | os.PathLike], image_size: int,
                     batch_size: int = 128, label_col: str | None = None, progress: bool = False) -> pd.DataFrame:
     """One row per galaxy: ``id_str``, ``p_{class}`` per class and ``predicted`` (or ``predicted``

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from ..cpu_memory import keep_freed_memory
 from .model import FinetuneModel
 
 __all__ = ["L2_GRID", "embed_images", "embed_catalog", "class_weights", "fit_head", "fit_linear_probe"]
@@ -37,6 +38,7 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+@keep_freed_memory()
 def embed_images(model: FinetuneModel, images: torch.Tensor, batch_size: int = 128,
                  progress: bool = False) -> torch.Tensor:
     """Frozen-encoder features ``(N, num_features)`` (float32, CPU) of ``uint8`` or [0, 1] images.
@@ -56,6 +58,7 @@ def embed_images(model: FinetuneModel, images: torch.Tensor, batch_size: int = 1
 
 
 @torch.no_grad()
+@keep_freed_memory()
 def embed_catalog(model: FinetuneModel, catalog: pd.DataFrame | Sequence[str | os.PathLike], image_size: int,
                   batch_size: int = 128, progress: bool = False, num_workers: int | None = None) -> torch.Tensor:
     """Features of every galaxy of a catalog, streaming the images (any size, PNG or JPEG)."""

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..augment import BatchAugment, to_float_images
+from ..cpu_memory import keep_freed_memory
 from ..training import amp_dtype, warmup_cosine
 from .data import split_labelled
 from .model import FinetuneModel, feature_chain, set_trainable_blocks, layer_decay_param_groups
@@ -150,6 +151,7 @@ class _Inputs:
         return self.model(x)
 
 
+@keep_freed_memory()
 def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, config: FinetuneConfig | None = None,
                  device: torch.device | str | None = None, progress: bool = False) -> FitReport:
     """Fine-tune ``model`` in place on ``images`` (``uint8`` or [0, 1], ``(N, C, H, W)``) and labels ``y``

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
+from ..cpu_memory import keep_freed_memory
 from ..losses import expected_fractions
 from ..schema import Schema, get_schema
 from .encoders import build_encoder, encoder_in_chans
@@ -79,6 +80,7 @@ class ZooModel(nn.Module):
         return self.head(self.embed(images))
 
     @torch.no_grad()
+    @keep_freed_memory()
     def predict_fractions(self, images: torch.Tensor, mc_samples: int = 1) -> FractionPrediction:
         """Expected vote fractions, averaged over ``mc_samples`` MC-dropout passes.
 
