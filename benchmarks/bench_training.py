@@ -4,7 +4,8 @@ Also prints the cost of augmenting one batch per image (torchvision, in the load
 batch (BatchAugment), which is why the loop augments on the device.
 
 The bare loop is forward + backward + AdamW step of the same model on one in-memory tensor
-batch: the most a training loop could reach. The target is galzoo ≥ 0.9 × bare.
+batch: the most a training loop could reach. Like ``fit``, it runs inside
+:func:`galzoo_tools.cpu_memory.keep_freed_memory`; on a CPU it is timed without it too. The target is galzoo ≥ 0.9 × bare.
 
     python benchmarks/bench_training.py [--size 64] [--batch 64] [--n 1024] [--backbone efficientnet_lite0]
     python benchmarks/bench_training.py --device cuda --size 128 --batch 256 --n 8192 \
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from galzoo_tools import cpu_memory
 from galzoo_tools.augment import BatchAugment
 from galzoo_tools.datasets import GalaxyDataset, resize_transform
 from galzoo_tools.losses import dirichlet_multinomial_loss
@@ -111,7 +113,13 @@ def main() -> None:
             print(f"galzoo fit, {name}: decoded and staged {len(train) + len(val)} images in "
                   f"{result.cache_seconds:.1f} s")
     steps = max(4, args.n // args.batch // 2)
-    bare = bare_images_per_second(args.backbone, args.size, args.batch, steps, device)
+    with cpu_memory.keep_freed_memory():  # as fit does
+        bare = bare_images_per_second(args.backbone, args.size, args.batch, steps, device)
+    if device.type == "cpu":
+        default_malloc = bare_images_per_second(args.backbone, args.size, args.batch, steps, device)
+        print(f"bare loop with glibc's default malloc: {default_malloc:.1f} images/s; with keep_freed_memory "
+              f"{bare:.1f} ({bare / default_malloc:.2f} x)"
+              + ("" if cpu_memory.available() else " - inactive here: not glibc, or MALLOC_* set"))
     print(f"{'loop':<40}{'images/s':>10}{'/ bare':>8}")
     print(f"{'bare (in-memory tensors)':<40}{bare:>10.1f}{1:>8.2f}")
     for name, rate in ours.items():
