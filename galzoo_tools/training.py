@@ -312,15 +312,16 @@ def fit(
     from .datasets import GalaxyDataset, default_num_workers
 
     workers = default_num_workers(device) if config.num_workers is None else config.num_workers
-    on_device = _data_on_device(config, device, (train_data, val_data))
     cache_start = time.perf_counter()
     cached = 0
     for data in (train_data, val_data):
-        if (workers > 0 or on_device) and isinstance(data, GalaxyDataset) and data.cache_enabled:
+        if (workers > 0 or config.data_on_device) and isinstance(data, GalaxyDataset) and data.cache_enabled:
             data.preload()
             cached += len(data)
-    # or keep them all on the device, resized once, and gather each batch there
+    # then, where they fit, keep them all on the device, resized once, and gather each batch there
+    on_device = _data_on_device(config, device, (train_data, val_data))
     stacked = [data.stacked(device) for data in (train_data, val_data)] if on_device else []  # type: ignore[attr-defined]
+    cached = max(cached, len(train_data) + len(val_data)) if on_device else cached  # type: ignore[arg-type]
     cache_seconds = time.perf_counter() - cache_start
     if cached and progress and ctx.is_main:
         where = f"onto {device}" if on_device else "into memory"

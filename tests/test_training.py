@@ -194,3 +194,17 @@ def test_epoch_order_depends_only_on_seed_and_epoch():
     assert not torch.equal(one, _epoch_indices(50, True, 3, DistributedContext(), 2))
     assert sorted(one.tolist()) == list(range(50))
     assert torch.equal(_epoch_indices(5, False, 3, DistributedContext(), 1), torch.arange(5))
+
+
+def test_data_goes_on_the_gpu_only_when_it_fits(tmp_path, monkeypatch):
+    from galzoo_tools.training import DEVICE_DATA_FRACTION, _data_on_device
+
+    train, val = _decoded_sets(tmp_path)
+    needed = train.stacked_bytes() + val.stacked_bytes()  # 40 images of 3 x 16 x 16
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (int(needed / DEVICE_DATA_FRACTION) + 1, 10**12))
+    assert _data_on_device(config(), cuda, (train, val))
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (needed, 10**12))
+    assert not _data_on_device(config(), cuda, (train, val))
+    assert not _data_on_device(config(data_on_device=False), cuda, (train, val))
+    assert not _data_on_device(config(), torch.device("cpu"), (train, val))  # the CPU keeps its DataLoader
