@@ -3,9 +3,9 @@
 A CNN on the CPU allocates and frees its activations - tens of megabytes each - at every
 layer of every batch. glibc's ``malloc`` hands every block over 32 MB straight to the kernel
 (``mmap``) and back again on ``free``, so the kernel has to find and zero fresh pages for each
-one, every batch. On this project's 2-core machine that page-faulting took about a third of
-a training step (efficientnet_lite0, 128 px, batch 64: 49 → 86 images/s without it) and four
-fifths of an inference batch (92 → 428 images/s).
+one, every batch. On this project's 2-core machine that page-faulting took a third to a half
+of a training step (efficientnet_lite0, 128 px, batch 64: a real run went from 48 to 86
+images/s without it) and more of an inference batch (2-3.4 times faster without it).
 
 :func:`keep_freed_memory` switches that off while heavy work runs: big blocks then come from
 the heap, and freed ones are reused. On leaving, glibc's defaults return and the heap is
