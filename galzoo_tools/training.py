@@ -5,7 +5,9 @@ the Dirichlet–multinomial loss of the volunteers' votes, AdamW, gradient clipp
 then cosine learning-rate schedule. After each epoch: the validation loss, a checkpoint (so a
 killed run resumes exactly where it was), the best model so far, and early stopping.
 
-On CUDA it uses mixed precision (bf16 where the GPU supports it) and channels-last memory.
+On CUDA it uses mixed precision (bf16 where the GPU supports it) and channels-last memory,
+and keeps the decoded images on the GPU when they fit (:class:`DeviceBatches`), so no
+DataLoader has to feed it batch by batch.
 Under ``torchrun`` it trains data-parallel (DDP): NCCL on GPUs, gloo on CPUs.
 """
 
@@ -16,7 +18,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -193,7 +195,7 @@ class DeviceBatches:
         n = len(self.indices)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for b in range(len(self)):
             index = self.indices[b * self.batch_size : (b + 1) * self.batch_size]
             yield self.images.index_select(0, index), self.labels.index_select(0, index)

@@ -111,9 +111,9 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
     model = TinyConcentrationNet()
     fit(model, vote_data(), vote_data(32, 1), out, config(epochs=2), device="cpu", progress=False)
     torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
-    import torch.distributed as dist
-
-    dist.destroy_process_group()
+    # Leave without tearing gloo down. About one run in ten, its teardown aborted the process
+    # ("terminate called without an active exception") after everything above had finished.
+    os._exit(0)
 
 
 def test_ddp_with_gloo_keeps_replicas_in_sync(tmp_path):
