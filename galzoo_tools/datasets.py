@@ -302,17 +302,18 @@ class GalaxyDataset(Dataset):
 
     @property
     def stackable(self) -> bool:
-        """Whether :meth:`stacked` applies: labelled, cached, and no transform or a fixed
-        ``uint8`` resize (a random transform must run afresh for every batch)."""
-        return (self.labels is not None and self.cache_enabled
+        """Whether :meth:`stacked` applies: labelled, cached, not empty, and no transform or a
+        fixed ``uint8`` resize (a random transform must run afresh for every batch)."""
+        return (self.labels is not None and self.cache_enabled and len(self) > 0
                 and (self.transform is None or isinstance(self.transform, ResizeTransform)))
+
+    def _transformed(self, index: int) -> torch.Tensor:
+        image = self.image(index)
+        return image if self.transform is None else self.transform(image)
 
     def stacked_bytes(self) -> int:
         """Memory :meth:`stacked` needs for the images: the first image's size times the count."""
-        if not len(self):
-            return 0
-        first = self.image(0) if self.transform is None else self.transform(self.image(0))
-        return first.numel() * len(self)
+        return self._transformed(0).numel() * len(self) if len(self) else 0
 
     def stacked(self, device: torch.device | str = "cpu", chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
         """Every image, transformed, as one ``uint8`` tensor ``(N, C, H, W)`` on ``device``, and the labels.
@@ -322,14 +323,14 @@ class GalaxyDataset(Dataset):
         per batch at all).
         """
         if not self.stackable:
-            raise ValueError("stacked() needs a labelled, cached GalaxyDataset with no transform or a "
-                             "resize_transform(...); random transforms must run per batch")
+            raise ValueError("stacked() needs a non-empty, labelled, cached GalaxyDataset with no transform "
+                             "or a resize_transform(...); random transforms must run per batch")
         self.preload()
-        first = self.transform(self.image(0)) if self.transform is not None else self.image(0)
+        first = self._transformed(0)
         out = torch.empty((len(self), *first.shape), dtype=torch.uint8, device=device)
         for start in range(0, len(self), chunk):
             indices = range(start, min(len(self), start + chunk))
-            images = [self.image(i) if self.transform is None else self.transform(self.image(i)) for i in indices]
+            images = [self._transformed(i) for i in indices]
             for i, image in zip(indices, images, strict=True):
                 if image.shape != first.shape:
                     raise ValueError(

@@ -208,8 +208,8 @@ def _data_on_device(config: TrainConfig, device: torch.device, datasets: tuple[D
     stackable = all(isinstance(d, GalaxyDataset) and d.stackable for d in datasets)
     if config.data_on_device is not None:
         if config.data_on_device and not stackable:
-            raise ValueError("data_on_device=True needs cached GalaxyDatasets with a resize_transform(...) "
-                             "(or no transform) and labels")
+            raise ValueError("data_on_device=True needs non-empty, cached GalaxyDatasets with labels and a "
+                             "resize_transform(...) (or no transform)")
         return config.data_on_device
     if device.type != "cuda" or not stackable:
         return False
