@@ -29,7 +29,13 @@ import pandas as pd
 import torch
 
 from galzoo_tools.config import cache_dir, get_device, seed_everything
-from galzoo_tools.finetune import balanced_ring_set, learning_curves, plot_learning_curves, summarise_curves
+from galzoo_tools.finetune import (
+    FinetuneConfig,
+    balanced_ring_set,
+    learning_curves,
+    plot_learning_curves,
+    summarise_curves,
+)
 
 
 def time_cli(catalog: Path, out: Path, train_size: int, mode: str) -> dict:
@@ -83,6 +89,8 @@ def main() -> None:
     parser.add_argument("--n-per-class", type=int, default=450, help="rings (and as many non-rings) in the set")
     parser.add_argument("--n-test", type=int, default=300, help="fixed test galaxies")
     parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--feature-scaling", choices=["cosine", "standardise"], default="cosine",
+                        help="how the head sees the features (galzoo_tools.finetune.FEATURE_SCALINGS)")
     parser.add_argument("--time-cli", action="store_true", help="also time `galzoo finetune` with 256 labels")
     parser.add_argument("--cli-mode", default="linear", choices=["linear", "partial", "full"])
     parser.add_argument("--out", type=Path, default=cache_dir() / "bench_finetune")
@@ -95,13 +103,14 @@ def main() -> None:
           f"{torch.get_num_threads()} torch threads")
     start = time.perf_counter()
     curves = learning_curves(ring_set, "ring", inits=args.inits, budgets=args.budgets, repeats=args.repeats,
-                             n_test=args.n_test, mode=args.mode, image_size=args.size)
+                             n_test=args.n_test, mode=args.mode, image_size=args.size,
+                             config=FinetuneConfig(feature_scaling=args.feature_scaling))
     seconds = time.perf_counter() - start
     curves.runs.to_csv(args.out / "runs.csv", index=False)
     table = summarise_curves(curves.runs)
-    fig = plot_learning_curves(curves.runs, title=f"rings, {args.mode}, {args.repeats} repeats, {args.n_test} test galaxies")
+    fig = plot_learning_curves(curves.runs, title=f"rings, {args.mode} ({args.feature_scaling}), {args.repeats} repeats, {args.n_test} test galaxies")
     fig.savefig(args.out / "learning_curves.png", dpi=100)
-    lines = [f"learning curves ({args.mode}): {seconds:.0f} s", "", table.to_string(), "", paired_gaps(curves.runs), "",
+    lines = [f"learning curves ({args.mode}, {args.feature_scaling} features): {seconds:.0f} s", "", table.to_string(), "", paired_gaps(curves.runs), "",
              *check_targets(curves.runs)]
     if args.time_cli:
         cli = time_cli(ring_set, args.out / "cli_run", 256, args.cli_mode)

@@ -19,7 +19,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
     from .finetune import FinetuneConfig, finetune
 
     config = FinetuneConfig(blocks=args.blocks, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            balance=not args.no_balance)
+                            balance=not args.no_balance, feature_scaling=args.feature_scaling)
     metrics = finetune(
         args.catalog, args.label_col, init=args.init, train_size=args.train_size, out_dir=args.out, seed=args.seed,
         mode=args.mode, task=args.task, image_size=args.image_size, config=config, backbone=args.backbone,
@@ -68,6 +68,10 @@ def add_finetune(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone", default=None, help="timm backbone for imagenet/scratch (default efficientnet_lite0)")
     p.add_argument("--image-root", type=Path, default=None, help="folder that relative file_loc paths start from")
     p.add_argument("--no-balance", action="store_true", help="do not weight classes by inverse frequency")
+    p.add_argument("--feature-scaling", choices=["cosine", "standardise"], default=None,
+                   help="how the head sees the features: cosine (centred, each galaxy's vector scaled to one "
+                        "length; best with few labels) or standardise (each feature to unit variance); "
+                        "default cosine for classification, standardise for regression")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_finetune)

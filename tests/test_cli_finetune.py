@@ -38,6 +38,7 @@ def test_finetune_writes_model_metrics_and_split(catalog, tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_train"] == 10 and metrics["n_test"] == 14
     assert metrics["mode"] == "linear" and metrics["init"] == "scratch" and metrics["seconds"] > 0
+    assert metrics["feature_scaling"] == "cosine"
     assert 0 <= metrics["test_accuracy"] <= 1 and 0 <= metrics["test_roc_auc"] <= 1
     split = pd.read_csv(out / "split.csv")
     assert split["split"].value_counts().to_dict() == {"test": 14, "train": 10}

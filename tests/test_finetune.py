@@ -1,5 +1,6 @@
 """Fine-tuning: label budgets, freezing, layer-wise learning rates, the linear probe, the loop, saving."""
 
+import json
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from galzoo_tools.finetune import (
     predict_catalog,
     predict_features,
     save_finetuned,
+    scale_features,
     set_trainable_blocks,
     split_labelled,
     stratified_sample,
@@ -168,6 +170,43 @@ def test_linear_probe_separates_separable_features_and_not_noise():
     assert classification_metrics(y[40:], predict_features(model, features[40:]))["accuracy"] < 0.8
 
 
+def test_cosine_scaling_keeps_directions_and_ignores_lengths():
+    rng = np.random.default_rng(2)
+    features = torch.tensor(rng.normal(size=(6, 20)), dtype=torch.float64)
+    mean, std = features.mean(0), torch.ones(20, dtype=torch.float64)
+    scaled = scale_features(features, mean, std, "cosine")
+    np.testing.assert_allclose(scaled.norm(dim=1).numpy(), np.sqrt(20), rtol=1e-12)
+    stretched = mean + (features - mean) * torch.tensor([[0.5], [1], [2], [3], [4], [10]], dtype=torch.float64)
+    np.testing.assert_allclose(scale_features(stretched, mean, std, "cosine").numpy(), scaled.numpy(), rtol=1e-10)
+    standardised = scale_features(features, mean, features.std(0), "standardise")
+    np.testing.assert_allclose(standardised.std(0).numpy(), 1.0, rtol=1e-10)
+    with pytest.raises(ValueError, match="feature_scaling must be one of"):
+        FinetuneModel(nn.Identity(), {"num_features": 4}, "binary", feature_scaling="whiten")
+    assert FinetuneModel(nn.Identity(), {"num_features": 4}, "binary").feature_scaling == "cosine"
+    assert FinetuneModel(nn.Identity(), {"num_features": 4}, "regression").feature_scaling == "standardise"
+
+
+def test_cosine_scaling_beats_standardising_with_few_labels_when_strong_features_carry_the_class():
+    """A representation like a pretrained one: the class lives in a few high-variance features,
+    and hundreds of others vary a little at random. Standardising lifts those to the same
+    weight as the informative ones, and 8 labels cannot tell them apart; the cosine scaling
+    keeps the representation's own geometry."""
+    rng = np.random.default_rng(3)
+    n, strong, weak = 600, 4, 400
+    y = np.arange(n) % 2
+    x = np.concatenate([rng.normal(size=(n, strong)) * 3 + 2.0 * y[:, None], rng.normal(size=(n, weak)) * 0.3], 1)
+    features = torch.tensor(x, dtype=torch.float32)
+    test = np.arange(200, n)
+    accuracy = {"cosine": [], "standardise": []}
+    for draw in range(8):
+        labelled = stratified_sample(y[:200], 8, draw)
+        for scaling in accuracy:
+            model = FinetuneModel(nn.Identity(), {"num_features": strong + weak}, "binary", feature_scaling=scaling)
+            fit_linear_probe(model, features[labelled], y[labelled], seed=draw)
+            accuracy[scaling].append(classification_metrics(y[test], predict_features(model, features[test]))["accuracy"])
+    assert np.mean(accuracy["cosine"]) > np.mean(accuracy["standardise"]) + 0.05, accuracy
+
+
 def test_regression_probe_recovers_a_linear_target():
     rng = np.random.default_rng(1)
     features = torch.tensor(rng.normal(size=(80, 16)), dtype=torch.float32)
@@ -225,11 +264,16 @@ def test_save_and_load_give_the_same_predictions(tmp_path):
     fit_finetune(model, images, y, FinetuneConfig(mode="linear"), device="cpu")
     save_finetuned(model, tmp_path / "model", {"image_size": 32})
     loaded = load_finetuned(tmp_path / "model", device="cpu")
-    assert loaded.classes == ["no", "yes"] and loaded.task == "binary"
+    assert loaded.classes == ["no", "yes"] and loaded.task == "binary" and loaded.feature_scaling == "cosine"
     first = predict_catalog(model, catalog, 32, label_col="ring")
     again = predict_catalog(loaded, catalog, 32, label_col="ring")
     assert list(first.columns) == ["id_str", "p_no", "p_yes", "predicted", "label", "correct"]
     np.testing.assert_allclose(first[["p_no", "p_yes"]], again[["p_no", "p_yes"]], atol=1e-5)
+    # a model saved before feature_scaling existed had standardised features
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    del config["feature_scaling"]
+    (tmp_path / "model" / "config.json").write_text(json.dumps(config))
+    assert load_finetuned(tmp_path / "model", device="cpu").feature_scaling == "standardise"
     with pytest.raises(ValueError, match="not a fine-tuned"):
         (tmp_path / "model" / "config.json").write_text('{"format": "galzoo-zoomodel"}')
         load_finetuned(tmp_path / "model")

@@ -14,6 +14,7 @@ from .data import balanced_ring_set, encode_labels, infer_task, split_labelled, 
 from .evaluate import classification_metrics, predict_catalog, predict_features, regression_metrics, score
 from .experiment import LearningCurves, learning_curves, mistakes, plot_learning_curves, plot_mistakes, summarise_curves
 from .model import (
+    FEATURE_SCALINGS,
     FinetuneModel,
     build_finetune_model,
     encoder_blocks,
@@ -21,6 +22,7 @@ from .model import (
     layer_decay_param_groups,
     load_finetuned,
     save_finetuned,
+    scale_features,
     set_trainable_blocks,
 )
 from .probe import L2_GRID, class_weights, embed_catalog, embed_images, fit_head, fit_linear_probe
@@ -28,6 +30,7 @@ from .run import FinetuneResult, finetune, source_image_size
 from .train import FinetuneConfig, FitReport, fit_finetune
 
 __all__ = [
+    "FEATURE_SCALINGS",
     "L2_GRID",
     "LearningCurves",
     "FinetuneConfig",
@@ -58,6 +61,7 @@ __all__ = [
     "predict_features",
     "regression_metrics",
     "save_finetuned",
+    "scale_features",
     "score",
     "set_trainable_blocks",
     "source_image_size",

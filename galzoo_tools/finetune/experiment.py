@@ -86,7 +86,7 @@ def learning_curves(
     rows, probabilities = [], {}
     for init in inits:
         torch.manual_seed(seed)
-        base = build_finetune_model(init, task, classes).to(device)
+        base = build_finetune_model(init, task, classes, feature_scaling=config.feature_scaling).to(device)
         features = embed_images(base, images, progress=progress) if mode == "linear" else None
         for budget in budgets:
             for repeat in range(repeats):

@@ -2,7 +2,7 @@
 
 :class:`FinetuneModel` is ``encoder`` (from any source :func:`galzoo_tools.models.build_encoder`
 knows) + the input normalisation those weights expect (as :meth:`ZooModel.prepare`) + a linear
-head on standardised features. Encoder *blocks* (stem, each stage, the final conv) can be frozen
+head on scaled features (:func:`scale_features`). Encoder *blocks* (stem, each stage, the final conv) can be frozen
 from the input side; frozen blocks stay in eval mode while training, so their BatchNorm
 statistics stay the pretrained ones and a handful of labelled galaxies cannot shift them.
 """
@@ -10,6 +10,7 @@ statistics stay the pretrained ones and a handful of labelled galaxies cannot sh
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from typing import Any, Literal
 import safetensors.torch
 import timm
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .. import __version__
@@ -24,7 +26,10 @@ from ..models.normalise import InputNormaliser
 
 __all__ = [
     "Task",
+    "FeatureScaling",
+    "FEATURE_SCALINGS",
     "FINETUNED_FORMAT",
+    "scale_features",
     "FinetuneModel",
     "build_finetune_model",
     "encoder_blocks",
@@ -36,17 +41,37 @@ __all__ = [
 ]
 
 Task = Literal["binary", "multiclass", "regression"]
+FeatureScaling = Literal["cosine", "standardise"]
+FEATURE_SCALINGS: tuple[str, ...] = ("cosine", "standardise")
+"""How the head sees the pooled features: ``cosine`` centres them and gives every galaxy's
+feature vector the same length (the geometry of similarity search: only directions count, and
+the encoder's strong features stay strong); ``standardise`` scales every feature to unit
+variance (each of the ~1,000 features counts equally, noisy ones too). With a few labels,
+``cosine`` is much better for an encoder pretrained on galaxies (notebook 06). The default
+(``None``) is ``cosine`` for classification and ``standardise`` for regression, whose target is
+a linear function of the features (a length normalisation would bend it)."""
 FINETUNED_FORMAT = "galzoo-finetuned"
 """The ``format`` field of a fine-tuned model's ``config.json``."""
 _HEAD_NAMES = ("global_pool", "head", "head_drop", "fc", "classifier")
+
+
+def scale_features(features: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                   scaling: FeatureScaling) -> torch.Tensor:
+    """What the head sees: ``features - mean``, for ``cosine`` rescaled to length √F per galaxy
+    (so each feature is of order 1, as when standardised), then divided by ``std``."""
+    centred = features - mean
+    if scaling == "cosine":
+        centred = F.normalize(centred, dim=1) * math.sqrt(centred.shape[1])
+    return centred / std
 
 
 class FinetuneModel(nn.Module):
     """Images in [0, 1] → logits (classification) or a standardised value (regression).
 
     ``classes`` are the label values in logit order (binary: ``[negative, positive]``).
-    The head sees ``(features - feature_mean) / feature_std``; both are buffers set by the
-    linear probe and saved with the weights, as are ``target_mean``/``target_std`` for regression.
+    The head sees ``scale_features(features, feature_mean, feature_std, feature_scaling)``;
+    the two buffers are set by the linear probe and saved with the weights, as are
+    ``target_mean``/``target_std`` for regression.
     """
 
     def __init__(
@@ -55,8 +80,12 @@ class FinetuneModel(nn.Module):
         encoder_info: dict[str, Any],
         task: Task = "binary",
         classes: list | None = None,
+        feature_scaling: FeatureScaling | None = None,
     ) -> None:
         super().__init__()
+        feature_scaling = feature_scaling or ("standardise" if task == "regression" else "cosine")
+        if feature_scaling not in FEATURE_SCALINGS:
+            raise ValueError(f"feature_scaling must be one of {FEATURE_SCALINGS}, not {feature_scaling!r}")
         if task not in ("binary", "multiclass", "regression"):
             raise ValueError(f"task must be 'binary', 'multiclass' or 'regression', not {task!r}")
         classes = list(classes) if classes is not None else ([0, 1] if task == "binary" else None)
@@ -68,6 +97,7 @@ class FinetuneModel(nn.Module):
         self.freeze_batchnorm = True
         self.encoder_info = dict(encoder_info)
         self.task: Task = task
+        self.feature_scaling: FeatureScaling = feature_scaling
         self.classes = classes if task != "regression" else None
         n_features = int(getattr(encoder, "num_features", 0) or self.encoder_info["num_features"])
         self.head = nn.Linear(n_features, 1 if task == "regression" else len(classes))
@@ -96,8 +126,7 @@ class FinetuneModel(nn.Module):
 
     def head_forward(self, features: torch.Tensor) -> torch.Tensor:
         """Head output for pooled features (float32 even under autocast)."""
-        features = (features.float() - self.feature_mean) / self.feature_std
-        return self.head(features)
+        return self.head(scale_features(features.float(), self.feature_mean, self.feature_std, self.feature_scaling))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head_forward(self.embed(images))
@@ -135,6 +164,7 @@ class FinetuneModel(nn.Module):
             "encoder_init": info.get("source"),
             "task": self.task,
             "classes": self.classes,
+            "feature_scaling": self.feature_scaling,
         }
 
 
@@ -144,6 +174,7 @@ def build_finetune_model(
     classes: list | None = None,
     backbone: str | None = None,
     in_chans: int | None = None,
+    feature_scaling: FeatureScaling | None = None,
     **timm_kwargs: Any,
 ) -> FinetuneModel:
     """An encoder from ``source`` (``reference``, ``imagenet``, ``scratch``, ``hf_hub:…``, a folder)
@@ -151,7 +182,7 @@ def build_finetune_model(
     from ..models import build_encoder
 
     encoder, info = build_encoder(source, backbone, in_chans, **timm_kwargs)
-    return FinetuneModel(encoder, info, task, classes)
+    return FinetuneModel(encoder, info, task, classes, feature_scaling)
 
 
 def encoder_blocks(encoder: nn.Module) -> list[list[str]]:
@@ -283,6 +314,8 @@ def load_finetuned(folder: str | os.PathLike[str], device: str | torch.device | 
                                 in_chans=int(config["in_chans"]), **config.get("timm_kwargs", {}))
     info = {key: config.get(key) for key in ("backbone", "in_chans", "num_features", "mean", "std", "timm_kwargs")}
     info["source"] = config.get("encoder_init")
-    model = FinetuneModel(encoder, info, config["task"], config.get("classes"))
+    # models saved before feature_scaling existed standardised their features
+    model = FinetuneModel(encoder, info, config["task"], config.get("classes"),
+                          config.get("feature_scaling", "standardise"))
     model.load_state_dict(safetensors.torch.load_file(str(folder / "model.safetensors"), device="cpu"))
     return model.to(get_device(str(device)) if device is not None else get_device()).eval()

@@ -119,7 +119,7 @@ def finetune(
         "image_size": int(size), "backbone": model.encoder_info.get("backbone"), "seed": int(seed),
         "l2": report.l2, "trainable_blocks": report.trainable_blocks, "best_epoch": report.best_epoch,
         "epochs_run": max(0, len(report.history) - 1), "stopped_early": report.stopped_early,
-        "cached_trunk": report.cached_trunk, "device": str(device),
+        "cached_trunk": report.cached_trunk, "feature_scaling": model.feature_scaling, "device": str(device),
     })
     metrics["seconds"] = round(time.perf_counter() - start, 2)
     if out_dir is not None:

@@ -28,7 +28,7 @@ from ..augment import BatchAugment, to_float_images
 from ..cpu_memory import keep_freed_memory
 from ..training import amp_dtype, warmup_cosine
 from .data import split_labelled
-from .model import FinetuneModel, feature_chain, set_trainable_blocks, layer_decay_param_groups
+from .model import FeatureScaling, FinetuneModel, feature_chain, set_trainable_blocks, layer_decay_param_groups
 from .probe import _loss, _targets, embed_images, fit_linear_probe
 
 __all__ = ["Mode", "FinetuneConfig", "FitReport", "fit_finetune"]
@@ -55,6 +55,10 @@ class FinetuneConfig:
     val_fraction: float = 0.2
     balance: bool = True
     """Weight classes inversely to their frequency, so a rare class counts as much as a common one."""
+    feature_scaling: FeatureScaling | None = None
+    """How the head sees the encoder's features (:data:`~galzoo_tools.finetune.model.FEATURE_SCALINGS`;
+    ``None``: the model's own, by default ``cosine`` for classification and ``standardise`` for
+    regression); :func:`fit_finetune` sets it on the model, which saves it."""
     train_batchnorm: bool = False
     """Let BatchNorm layers of trainable blocks update their statistics (sensible only with
     large batches, e.g. full fine-tuning of a scratch encoder on thousands of labels)."""
@@ -162,6 +166,7 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
     device = torch.device(device) if device is not None else get_device()
     torch.manual_seed(config.seed)
     model.to(device)
+    model.feature_scaling = config.feature_scaling or model.feature_scaling
     y = np.asarray(y)
     classify = model.task != "regression"
     if config.mode == "linear":
