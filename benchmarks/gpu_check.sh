@@ -6,8 +6,9 @@
 #      N new synthetic galaxies (seed 4) for as many epochs as the time left allows, with GPU
 #      utilisation sampled every half second;
 #   3. notebook 02's code at the small scale on CUDA, if time is left.
-# It ran once, on an H200 on 2026-11-26 (then with N=250000 and seed 4): that run made the
-# stage-3 reference model; data/reference_model/README.md records what it measured.
+# It ran on an H200 on 2026-11-26 (N=250000, seed 4: the stage-3 reference model) and on an H100
+# on 2026-11-27 (N=150000, seed 5, BUDGET=545: stage 4, the current reference model);
+# data/reference_model/README.md records what each measured.
 # Meant for a machine that has PyTorch, timm, pandas, pyarrow, scikit-learn and matplotlib but
 # may lack jupyter: the notebook's code cells are run as a script (IPython magics dropped).
 #
@@ -20,7 +21,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/gpu_check}
 N=${N:-150000}           # galaxies simulated for the next stage (80% train)
-SEED=${SEED:-5}          # a universe seed no earlier stage used (stages 1-3 used 0, 2 and 4)
+SEED=${SEED:-6}          # a universe seed no earlier stage used (stages 1-4 used 0, 2, 4 and 5)
 BATCH=${BATCH:-256}
 LR=${LR:-6e-4}
 BENCH_N=${BENCH_N:-16384}
