@@ -108,9 +108,11 @@ def main() -> None:
     seconds = time.perf_counter() - start
     curves.runs.to_csv(args.out / "runs.csv", index=False)
     table = summarise_curves(curves.runs)
-    fig = plot_learning_curves(curves.runs, title=f"rings, {args.mode} ({args.feature_scaling}), {args.repeats} repeats, {args.n_test} test galaxies")
+    title = f"rings, {args.mode} ({args.feature_scaling}), {args.repeats} repeats, {args.n_test} test galaxies"
+    fig = plot_learning_curves(curves.runs, title=title)
     fig.savefig(args.out / "learning_curves.png", dpi=100)
-    lines = [f"learning curves ({args.mode}, {args.feature_scaling} features): {seconds:.0f} s", "", table.to_string(), "", paired_gaps(curves.runs), "",
+    lines = [f"learning curves ({args.mode}, {args.feature_scaling} features): {seconds:.0f} s", "",
+             table.to_string(), "", paired_gaps(curves.runs), "",
              *check_targets(curves.runs)]
     if args.time_cli:
         cli = time_cli(ring_set, args.out / "cli_run", 256, args.cli_mode)

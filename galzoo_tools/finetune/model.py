@@ -2,9 +2,10 @@
 
 :class:`FinetuneModel` is ``encoder`` (from any source :func:`galzoo_tools.models.build_encoder`
 knows) + the input normalisation those weights expect (as :meth:`ZooModel.prepare`) + a linear
-head on scaled features (:func:`scale_features`). Encoder *blocks* (stem, each stage, the final conv) can be frozen
-from the input side; frozen blocks stay in eval mode while training, so their BatchNorm
-statistics stay the pretrained ones and a handful of labelled galaxies cannot shift them.
+head on scaled features (:func:`scale_features`). Encoder *blocks* (stem, each stage, the final
+conv) can be frozen from the input side; frozen blocks stay in eval mode while training, so
+their BatchNorm statistics stay the pretrained ones and a handful of labelled galaxies cannot
+shift them.
 """
 
 from __future__ import annotations
