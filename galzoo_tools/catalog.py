@@ -41,6 +41,7 @@ _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _MISSING_IMAGE = "image file missing"
 _UNREADABLE_IMAGE = "image file unreadable"
 _DUPLICATE_ID = "duplicate id_str"
+_BLANK_ID = "blank id_str"
 
 
 class CatalogError(ValueError):
@@ -140,7 +141,8 @@ def check_image_files(file_locs: pd.Series, mode: ImageCheck = True) -> list[Vot
 
 
 def _describe(problem: VoteProblem, df: pd.DataFrame, max_rows: int = 5) -> str:
-    text = "  " + problem.describe(df["id_str"], max_rows=max_rows)
+    ids = None if problem.problem == _BLANK_ID else df["id_str"]  # a blank id names nothing
+    text = "  " + problem.describe(ids, max_rows=max_rows)
     if problem.problem in (_MISSING_IMAGE, _UNREADABLE_IMAGE) and problem.rows:
         text += f"\n      e.g. {df.loc[problem.rows[0], 'file_loc']}"
     return text
@@ -150,6 +152,7 @@ _HINTS = {
     _MISSING_IMAGE: "check that file_loc is right (relative paths are taken from the catalog's folder, "
     "or pass image_root=...)",
     _UNREADABLE_IMAGE: "re-download or re-save those images (PNG or JPEG)",
+    _BLANK_ID: "give every galaxy its id_str (rows are counted from 0 after the header), or drop those rows",
     _DUPLICATE_ID: "make id_str unique (e.g. df['id_str'] = df['id_str'] + '_' + df.index.astype(str))",
 }
 
@@ -166,7 +169,7 @@ def read_catalog(
     """Load a catalog (CSV, parquet or DataFrame), resolve image paths and check every row.
 
     Raises one :class:`CatalogError` listing every problem (missing or unreadable images, bad
-    or missing vote columns, repeated ``id_str``). With ``drop_bad_rows=True`` bad rows are
+    or missing vote columns, blank or repeated ``id_str``). With ``drop_bad_rows=True`` bad rows are
     dropped with a warning instead (missing columns still raise). ``require_votes=False`` (or
     ``schema=None``) accepts catalogs without vote columns, e.g. unlabelled galaxies or a
     ``ring`` label; vote columns that are present are still checked. ``check_images``: see
@@ -183,10 +186,16 @@ def read_catalog(
     df["file_loc"] = _resolve_file_locs(df, source, catalog_dir, root)
     if "id_str" not in df.columns:
         df.insert(0, "id_str", df["file_loc"].map(lambda p: Path(p).stem))
-    df["id_str"] = df["id_str"].astype(str)
+    ids = df["id_str"]
+    blank = ids.isna() | ids.astype(str).str.strip().eq("")
+    if blank.any() and pd.api.types.is_float_dtype(ids) and (ids.dropna() % 1 == 0).all():
+        ids = ids.astype("Int64")  # whole-number ids read as floats only because of the blanks: 123, not 123.0
+    df["id_str"] = ids.astype(str)
 
     problems: list[VoteProblem] = []
-    duplicated = df["id_str"].duplicated(keep="first")
+    if blank.any():
+        problems.append(VoteProblem("id_str", _BLANK_ID, tuple(df.index[blank])))
+    duplicated = df["id_str"].duplicated(keep="first") & ~blank
     if duplicated.any():
         problems.append(VoteProblem("id_str", _DUPLICATE_ID, tuple(df.index[duplicated])))
     problems += check_image_files(df["file_loc"], check_images)

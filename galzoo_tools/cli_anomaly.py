@@ -8,7 +8,6 @@ galaxies they ask about (``--labels`` of them), and the rest is used to measure 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -44,14 +43,13 @@ def run_anomaly(args: argparse.Namespace) -> int:
         DEFAULT_KS, compress_features, make_learner, ranking_metrics, run_learner, SimulatedResearcher,
         unsupervised_metrics,
     )
-    from .representations import load_embeddings
+    from .jsonio import write_metrics
+    from .representations import align_embeddings, load_embeddings
 
     start = time.perf_counter()
     embeddings = load_embeddings(args.embeddings)
     catalog = _read_table(args.catalog)
-    if "id_str" not in catalog.columns:
-        raise ValueError(f"catalog {args.catalog} has no id_str column to match the embeddings on")
-    catalog = embeddings.align(catalog)
+    catalog = align_embeddings(embeddings, catalog, args.catalog)  # refuses repeated, blank or missing ids
     scores, source = _scores(catalog, args.interest_col, args.persona)
     is_interesting = scores >= args.interesting_at
     features = compress_features(embeddings.features, args.components, seed=args.seed)
@@ -94,7 +92,7 @@ def run_anomaly(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size, "components": int(features.shape[1]), "seed": args.seed,
         "seconds": round(time.perf_counter() - start, 2), "methods": report,
     }
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    write_metrics(args.out / "metrics.json", metrics)  # an undefined metric (e.g. AP of nothing) -> null
     best = report[method]
     print(
         f"anomaly: {len(order)} galaxies, {int(is_interesting.sum())} interesting ({source} >= {args.interesting_at:g}); "

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 __all__ = ["add_embed", "add_search"]
@@ -31,6 +30,7 @@ def _non_negative_int(text: str) -> int:
 
 
 def _run_embed(args: argparse.Namespace) -> int:
+    from .jsonio import write_metrics
     from .representations import embed_catalog, save_embeddings
 
     if not args.catalog.is_file():
@@ -39,7 +39,7 @@ def _run_embed(args: argparse.Namespace) -> int:
                         tta=args.tta, num_workers=args.workers, progress=not args.quiet)
     path = save_embeddings(args.out / "embeddings.npz", emb.id_str, emb.features)
     metrics = {**emb.info, "catalog": str(args.catalog), "embeddings": str(path)}
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    write_metrics(args.out / "metrics.json", metrics)
     print(f"embed: {metrics['n']} galaxies x {metrics['dims']} features with {args.encoder} at {metrics['image_size']}px "
           f"-> {path}; {metrics['images_per_second']} images/s")
     return 0
@@ -68,6 +68,7 @@ def add_embed(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_search(args: argparse.Namespace) -> int:
+    from .jsonio import write_metrics
     from .representations import load_embeddings
     from .similarity import SimilarityIndex, precision_at_k_per_tag
 
@@ -93,7 +94,8 @@ def _run_search(args: argparse.Namespace) -> int:
 
         from .catalog import read_catalog
 
-        catalog = emb.align(read_catalog(args.catalog, schema=None, require_votes=False, check_images=False))
+        catalog = emb.align(read_catalog(args.catalog, schema=None, require_votes=False, check_images=False),
+                          args.catalog)
         if "tags" not in catalog.columns:
             raise ValueError(f"{args.catalog} has no 'tags' column to evaluate against")
         ks = sorted({7, 10, 50, args.k})
@@ -106,7 +108,7 @@ def _run_search(args: argparse.Namespace) -> int:
         metrics.update({f"mean_precision@{args.k}": float(mean), "tags": table.round(4).to_dict(orient="index")})
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+        write_metrics(args.out / "metrics.json", metrics)
     return 0
 
 

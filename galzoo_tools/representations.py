@@ -37,6 +37,7 @@ __all__ = [
     "embed_catalog",
     "save_embeddings",
     "load_embeddings",
+    "align_embeddings",
     "fit_pca",
     "map_2d",
     "map_methods",
@@ -85,13 +86,66 @@ class Embeddings:
             raise KeyError(f"no galaxy with id_str {id_str!r} among {len(self)} (e.g. {list(self.id_str[:3])})")
         return int(hits[0])
 
-    def align(self, catalog: pd.DataFrame) -> pd.DataFrame:
-        """The rows of ``catalog`` in the order of these embeddings (matched on ``id_str``)."""
-        indexed = catalog.assign(id_str=catalog["id_str"].astype(str)).set_index("id_str", drop=False)
-        missing = np.setdiff1d(self.id_str, indexed.index.to_numpy())
-        if len(missing):
-            raise KeyError(f"{len(missing)} embedded galaxies are not in the catalog, e.g. {list(missing[:3])}")
-        return indexed.loc[self.id_str].reset_index(drop=True)
+    def align(self, catalog: pd.DataFrame, source: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+        """The rows of ``catalog`` in the order of these embeddings: :func:`align_embeddings`."""
+        return align_embeddings(self, catalog, source)
+
+
+def _first_repeats(ids: pd.Series, n: int = 5) -> list[str]:
+    """The first ``n`` distinct ids that occur more than once, in order of first repeat."""
+    repeated = ids[ids.duplicated(keep="first")]
+    return [str(i) for i in repeated.drop_duplicates().head(n)]
+
+
+def align_embeddings(
+    embeddings: Embeddings, catalog: pd.DataFrame, source: str | os.PathLike[str] | None = None
+) -> pd.DataFrame:
+    """The rows of ``catalog`` in the order of ``embeddings``, matched on ``id_str``: row ``i`` of
+    the result describes the galaxy of feature row ``i``.
+
+    Every command that pairs embeddings with a catalog goes through here, because a mismatch
+    would otherwise pair each score with the wrong galaxy without a word. Raises ``ValueError``
+    naming the file (``source``, the catalog's path, and the embeddings' ``info["path"]``), the
+    first offending ids or rows and what to do, when: the catalog has no ``id_str`` column or a
+    blank one; an ``id_str`` repeats in the catalog or in the embeddings; or an embedded galaxy
+    is missing from the catalog. Catalog rows without an embedding are left out.
+    """
+    where = f"the catalog {source}" if source is not None else "the catalog"
+    embedded = f"the embeddings {embeddings.info['path']}" if embeddings.info.get("path") else "the embeddings"
+    if "id_str" not in catalog.columns:
+        raise ValueError(f"{where} has no id_str column to match the embeddings on; columns are "
+                         f"{list(catalog.columns)[:12]}")
+    raw = catalog["id_str"]
+    blank = raw.isna() | raw.astype(str).str.strip().eq("")
+    if blank.any():
+        rows = [int(r) for r in np.flatnonzero(blank.to_numpy())]
+        raise ValueError(f"{where}: blank id_str in {len(rows)} row(s) {rows[:10]} (counted from 0 after the "
+                         "header); give every galaxy its id_str, or drop those rows")
+    ids = embeddings.id_str
+    if len(np.unique(ids)) != len(ids):
+        repeats = _first_repeats(pd.Series(ids))
+        raise ValueError(f"{embedded}: duplicate id_str, e.g. {repeats}: each id must name one feature row, or "
+                         "the galaxies cannot be matched with the catalog; embed a catalog with unique id_str "
+                         "again (galzoo embed)")
+    names = raw.astype(str).reset_index(drop=True)
+    if names.duplicated().any():
+        repeats = _first_repeats(names)
+        rows = [int(r) for r in np.flatnonzero(names.isin(repeats).to_numpy())][:10]
+        raise ValueError(f"{where}: duplicate id_str, e.g. {repeats} (rows {rows}, counted from 0 after the "
+                         "header): each galaxy must appear once, or its embedding is matched with the wrong row; "
+                         "drop the repeated rows (e.g. df.drop_duplicates('id_str')) or make id_str unique")
+    position = pd.Series(np.arange(len(names)), index=names.to_numpy())
+    missing = np.setdiff1d(ids, names.to_numpy())
+    if len(missing):
+        raise ValueError(f"{len(missing)} embedded galaxies are not in {where}, e.g. "
+                         f"{[str(m) for m in missing[:3]]}; give the catalog the embeddings were made from, "
+                         "or embed this catalog (galzoo embed)")
+    aligned = catalog.iloc[position.loc[ids].to_numpy()].reset_index(drop=True)
+    aligned["id_str"] = aligned["id_str"].astype(str)
+    if len(aligned) != len(embeddings) or not np.array_equal(aligned["id_str"].to_numpy(), ids):
+        raise ValueError(f"{where} and {embedded} could not be matched row for row ({len(aligned)} rows for "
+                         f"{len(embeddings)} embeddings)")
+    return aligned
 
 
 def load_encoder_model(

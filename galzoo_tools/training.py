@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -85,6 +86,9 @@ class TrainResult:
     """Time spent decoding every image up front, before the first epoch: into memory for loaders
     with workers, or onto the device with ``data_on_device``."""
     checkpoint: Path | None = None
+    batch_size: int = 0
+    """The training batch size used: ``config.batch_size``, or fewer when there were fewer training
+    galaxies (per process) than that."""
 
     @property
     def epochs_run(self) -> int:
@@ -299,6 +303,7 @@ def fit(
     """
     config = config or TrainConfig()
     ctx = distributed_context()
+    config = _fitting_batch_size(config, len(train_data), ctx)  # type: ignore[arg-type]
     device = torch.device(device) if device is not None else get_device()
     if ctx.enabled and device.type == "cuda":
         device = torch.device("cuda", ctx.local_rank)
@@ -355,7 +360,7 @@ def fit(
     use_scaler = amp and amp_dtype(device) == torch.float16
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
-    result = TrainResult(checkpoint=checkpoint_path)
+    result = TrainResult(checkpoint=checkpoint_path, batch_size=config.batch_size)
     result.cache_seconds = cache_seconds
     start_epoch, bad_epochs, train_images, train_seconds = 0, 0, 0, 0.0
     if resume and checkpoint_path.exists():
@@ -406,6 +411,10 @@ def fit(
                     bar.set_postfix(loss=f"{float(running) / n_batches:.3f}")
             if on_step is not None:
                 on_step(scheduler.last_epoch, float(loss.detach()))
+        if n_batches == 0:
+            raise ValueError(f"epoch {epoch + 1} took no training step ({len(train_data)} training galaxies, "
+                             f"batch size {config.batch_size}, {ctx.world_size} process(es)); the model would be "
+                             "saved untrained. Give it more training galaxies.")
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         epoch_seconds = time.perf_counter() - epoch_start
@@ -422,6 +431,7 @@ def fit(
             "val_loss": val_loss,
             "val_loss_per_question": {q.name: float(v) for q, v in zip(schema.questions, per_question)},
             "lr": float(scheduler.get_last_lr()[0]),
+            "steps": n_batches,
             "seconds": epoch_seconds,
         }
         result.history.append(record)
@@ -459,6 +469,24 @@ def fit(
             )
     result.images_per_second = images_per_second(train_images, train_seconds)
     return result
+
+
+def _fitting_batch_size(config: TrainConfig, n_train: int, ctx: DistributedContext) -> TrainConfig:
+    """``config``, with the batch size cut to the training galaxies each process gets per epoch
+    when they are fewer (training drops the last partial batch, so it would take no step at all).
+    Raises ``ValueError`` when a process would get no galaxy."""
+    per_replica = n_train // ctx.world_size  # the DistributedSampler drops the remainder
+    if per_replica < 1:
+        where = f" for {ctx.world_size} processes (each needs at least one)" if ctx.enabled else ""
+        raise ValueError(f"no training galaxies to fit on: {n_train}{where}; give the run a bigger catalog")
+    if per_replica >= config.batch_size:
+        return config
+    if ctx.is_main:
+        each = " per process" if ctx.enabled else ""
+        warnings.warn(f"only {per_replica} training galaxies{each} but batch size {config.batch_size}: the batch "
+                      f"size is cut to {per_replica}, or every epoch would take no step (the last partial batch "
+                      "is dropped)", UserWarning, stacklevel=3)
+    return replace(config, batch_size=per_replica)
 
 
 def images_per_second(images: int, seconds: float) -> float:

@@ -133,3 +133,21 @@ def test_write_catalog_round_trips_with_relative_paths(folder: Path, tmp_path: P
     assert stored.loc[1, "file_loc"] == "images/gal001.png"
     assert stored.loc[0, "file_loc"] == str(outside)
     pd.testing.assert_frame_equal(read_catalog(path), df)
+
+
+@pytest.mark.parametrize("blank", [np.nan, "", "  "])
+def test_blank_id_str_is_an_error_naming_the_rows(folder: Path, blank) -> None:
+    df = pd.read_csv(folder / "catalog.csv")
+    df["id_str"] = df["id_str"].astype(object)
+    df.loc[[2, 5], "id_str"] = blank
+    df.to_csv(folder / "blank.csv", index=False)
+    df.to_parquet(folder / "blank.parquet", index=False)
+    for name in ("blank.csv", "blank.parquet"):
+        with pytest.raises(CatalogError) as info:
+            read_catalog(folder / name, schema=None)
+        message = str(info.value)
+        assert str(folder / name) in message and "blank id_str" in message and "2, 5" in message
+        assert info.value.bad_rows == [2, 5]
+    with pytest.warns(UserWarning, match="dropped 2 of 8"):
+        kept = read_catalog(folder / "blank.parquet", schema=None, drop_bad_rows=True)
+    assert len(kept) == 6 and "nan" not in set(kept["id_str"])

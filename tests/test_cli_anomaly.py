@@ -72,3 +72,60 @@ def test_bad_arguments_name_the_problem(inputs, capsys, change, message) -> None
     with pytest.raises(SystemExit) as err:
         main(args)
     assert err.value.code == 2 and message in capsys.readouterr().err
+
+
+def _anomaly_args(folder, catalog, embeddings=None):
+    return ["anomaly", "--embeddings", str(embeddings or folder / "emb"), "--catalog", str(catalog),
+            "--interest-col", "interest", "--labels", "10", "--methods", "random", "--out", str(folder / "dup")]
+
+
+def test_a_repeated_catalog_id_is_an_error_not_a_shifted_ranking(inputs, capsys) -> None:
+    folder, _ = inputs
+    catalog = pd.read_csv(folder / "catalog.csv")
+    extra = catalog.iloc[[7]].assign(interest=5)  # one extra row repeating an id_str
+    pd.concat([catalog.iloc[:20], extra, catalog.iloc[20:]]).to_csv(folder / "repeated.csv", index=False)
+    with pytest.raises(SystemExit) as err:
+        main(_anomaly_args(folder, folder / "repeated.csv"))
+    message = capsys.readouterr().err
+    assert err.value.code == 2 and "repeated.csv" in message and "id_str" in message
+    assert catalog["id_str"][7] in message and "duplicate" in message
+    assert not (folder / "dup" / "ranking.csv").exists()
+
+
+def test_a_repeated_embedding_id_is_an_error(inputs, capsys) -> None:
+    folder, _ = inputs
+    ids = np.array(["g0000", "g0001", "g0001", "g0003"])
+    save_embeddings(folder / "dup_emb", ids, np.eye(4, dtype=np.float32))
+    with pytest.raises(SystemExit) as err:
+        main(_anomaly_args(folder, folder / "catalog.csv", folder / "dup_emb"))
+    message = capsys.readouterr().err
+    assert err.value.code == 2 and "embeddings.npz" in message and "g0001" in message and "duplicate" in message
+
+
+def test_embedded_galaxies_missing_from_the_catalog_are_a_message(inputs, capsys) -> None:
+    folder, _ = inputs
+    pd.read_csv(folder / "catalog.csv").iloc[5:].to_csv(folder / "short.csv", index=False)
+    with pytest.raises(SystemExit) as err:
+        main(_anomaly_args(folder, folder / "short.csv"))
+    message = capsys.readouterr().err
+    assert err.value.code == 2 and "not in the catalog" in message and "short.csv" in message
+
+
+def _strict_json(path):
+    def refuse(constant):
+        raise ValueError(f"{path} holds a bare {constant}: not JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_metrics_are_strict_json_when_average_precision_is_undefined(inputs) -> None:
+    folder, _ = inputs
+    pd.read_csv(folder / "catalog.csv").assign(interest=0).to_csv(folder / "flat.csv", index=False)  # all equal
+    out = folder / "flat"
+    with pytest.warns(UserWarning, match=r"methods\.gp\.average_precision.*null"):
+        code = main(["anomaly", "--embeddings", str(folder / "emb"), "--catalog", str(folder / "flat.csv"),
+                     "--interest-col", "interest", "--labels", "20", "--components", "5", "--out", str(out),
+                     "--methods", "gp,isolation_forest"])
+    assert code == 0
+    metrics = _strict_json(out / "metrics.json")
+    assert metrics["n_interesting"] == 0 and metrics["methods"]["gp"]["average_precision"] is None

@@ -76,3 +76,35 @@ def test_bad_arguments_are_explained(catalog, tmp_path, capsys, extra, message):
     with pytest.raises(SystemExit) as err:
         main(args + extra)
     assert err.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--train-size", "1"], "linear fine-tuning needs at least 1 label per class"),
+    (["--train-size", "3", "--mode", "partial"], "partial fine-tuning needs at least 2 labels per class"),
+])
+def test_a_draw_with_one_class_is_refused_with_what_it_needs(catalog, tmp_path, capsys, extra, message):
+    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--init", "scratch", "--image-size", "32",
+            "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet", *extra]
+    with pytest.raises(SystemExit) as err:
+        main(args)
+    printed = capsys.readouterr().err
+    assert err.value.code == 2 and message in printed and "--train-size" in printed
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_metrics_are_strict_json_when_roc_auc_is_undefined(tmp_path):
+    folder = tmp_path / "one_ring"
+    path = write_ring_catalog(folder, n=12)
+    table = pd.read_csv(path)
+    table["ring"] = (table["id_str"] == "gal001").astype(int)  # one positive: it must go to training
+    table.to_csv(path, index=False)
+    out = tmp_path / "run"
+    with pytest.warns(UserWarning, match=r"test_roc_auc.*null"):
+        assert main(["finetune", "--catalog", str(path), "--label-col", "ring", "--init", "scratch", "--train-size",
+                     "4", "--image-size", "32", "--out", str(out), "--quiet"]) == 0
+
+    def refuse(constant):
+        raise ValueError(f"bare {constant} in metrics.json")
+
+    metrics = json.loads((out / "metrics.json").read_text(), parse_constant=refuse)
+    assert metrics["test_roc_auc"] is None and metrics["n_test"] == 8

@@ -71,3 +71,15 @@ def test_search_errors_exit_with_a_message(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["search", "--embeddings", str(tmp_path / "nowhere"), "--query", "a"])
     assert "not found" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_repeated_embedding_ids(tmp_path, catalog, capsys):
+    ids = np.array([f"gal{i:03d}" for i in range(12)])
+    ids[5] = ids[4]  # gal004 twice: its tags would count double, gal005's never
+    emb = tmp_path / "emb"
+    emb.mkdir()
+    np.savez(emb / "embeddings.npz", id_str=ids, features=np.random.default_rng(0).normal(size=(12, 4)).astype(np.float32))
+    with pytest.raises(SystemExit) as err:
+        main(["search", "--embeddings", str(emb), "--catalog", str(catalog), "--evaluate", "--min-galaxies", "3"])
+    message = capsys.readouterr().err
+    assert err.value.code == 2 and "duplicate id_str" in message and "gal004" in message and "embeddings.npz" in message

@@ -256,6 +256,18 @@ def test_gradient_modes_learn_rings_and_respect_frozen_blocks(mode):
     assert accuracy >= 0.8
 
 
+@pytest.mark.parametrize(("mode", "y", "need"), [
+    ("linear", [1, 1, 1], "1 label per class"),  # one class: nothing to tell apart
+    ("partial", [0, 0, 0, 1], "2 labels per class"),  # the validation split may take the only 1
+    ("full", [0, 1, 1, 1], "2 labels per class"),
+])
+def test_a_draw_without_enough_labels_of_every_class_is_refused(mode, y, need):
+    images, _ = ring_images(len(y))
+    config = FinetuneConfig(mode=mode, epochs=1, batch_size=4)
+    with pytest.raises(ValueError, match=rf"needs at least {need}.*0: {y.count(0)}, 1: {y.count(1)}"):
+        fit_finetune(scratch_model(), images, np.array(y), config, device="cpu")
+
+
 def test_save_and_load_give_the_same_predictions(tmp_path):
     catalog_path = write_ring_catalog(tmp_path / "data", n=8)
     catalog = pd.read_csv(catalog_path).assign(file_loc=lambda d: str(tmp_path / "data") + "/" + d["file_loc"])

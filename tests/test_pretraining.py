@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest_data import make_catalog_folder
 from PIL import Image
 
 from galzoo_tools.cli import main
@@ -43,6 +44,20 @@ def test_pretrain_writes_the_contracted_artefacts(trained, capsys):
     assert config["image_size"] == 32 and config["backbone"] == "efficientnet_lite0"
     split = pd.read_csv(trained / "split.csv")
     assert set(split["split"]) == {"train", "val", "test"} and split["id_str"].is_unique
+
+
+def test_pretrain_with_fewer_galaxies_than_a_batch_trains_every_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("GALZOO_OFFLINE", "1")
+    make_catalog_folder(tmp_path, n=12).to_csv(tmp_path / "catalog.csv", index=False)  # 10 train, 1 val, 1 test
+    out = tmp_path / "run"
+    with pytest.warns(UserWarning, match=r"10 training galaxies.*batch size 16"):
+        code = main(["pretrain", "--catalog", str(tmp_path / "catalog.csv"), "--image-size", "32", "--epochs", "2",
+                     "--batch-size", "16", "--workers", "0", "--out", str(out), "--quiet"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 10 and metrics["batch_size"] == 10 and metrics["epochs_run"] == 2
+    history = json.loads((out / "history.json").read_text())
+    assert [epoch["steps"] for epoch in history] == [1, 1]
 
 
 def test_the_validation_check_repeats_the_best_epochs_loss(trained):

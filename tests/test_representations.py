@@ -123,3 +123,25 @@ def test_map_with_thumbnails_tiles_without_overlap(odd_catalog):
 def test_explained_variance_figure():
     pca = rep.fit_pca(np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32), 5)
     assert isinstance(plot_explained_variance(pca), Figure)
+
+
+def test_align_embeddings_orders_the_catalog_and_refuses_ambiguous_ids():
+    emb = rep.Embeddings(np.array(["a", "b", "c"]), np.eye(3), {"path": "run/embeddings.npz"})
+    catalog = pd.DataFrame({"id_str": ["c", "x", "a", "b"], "value": [3, 0, 1, 2]})
+    aligned = rep.align_embeddings(emb, catalog, "cat.csv")
+    assert aligned["id_str"].tolist() == ["a", "b", "c"] and aligned["value"].tolist() == [1, 2, 3]
+    assert emb.align(catalog)["value"].tolist() == [1, 2, 3]
+
+    repeated = pd.concat([catalog, catalog.iloc[[2]]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"cat\.csv.*duplicate id_str.*'a'"):
+        rep.align_embeddings(emb, repeated, "cat.csv")
+    twice = rep.Embeddings(np.array(["a", "b", "a"]), np.eye(3), {"path": "run/embeddings.npz"})
+    with pytest.raises(ValueError, match=r"run/embeddings\.npz.*duplicate id_str.*'a'"):
+        rep.align_embeddings(twice, catalog, "cat.csv")
+    with pytest.raises(ValueError, match=r"1 embedded galaxies are not in the catalog cat\.csv.*'c'"):
+        rep.align_embeddings(emb, catalog.drop(index=0), "cat.csv")
+    blank = catalog.assign(id_str=["c", None, "a", "b"])
+    with pytest.raises(ValueError, match=r"cat\.csv.*blank id_str.*row\(s\) \[1\]"):
+        rep.align_embeddings(emb, blank, "cat.csv")
+    with pytest.raises(ValueError, match="no id_str column"):
+        rep.align_embeddings(emb, catalog.drop(columns="id_str"), "cat.csv")

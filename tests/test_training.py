@@ -208,3 +208,24 @@ def test_data_goes_on_the_gpu_only_when_it_fits(tmp_path, monkeypatch):
     assert not _data_on_device(config(), cuda, (train, val))
     assert not _data_on_device(config(data_on_device=False), cuda, (train, val))
     assert not _data_on_device(config(), torch.device("cpu"), (train, val))  # the CPU keeps its DataLoader
+
+
+def test_fewer_galaxies_than_a_batch_still_train_with_a_warning(tmp_path):
+    torch.manual_seed(0)
+    model = TinyConcentrationNet()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    steps = []
+    with pytest.warns(UserWarning, match=r"10 training galaxies.*batch size 16.*cut to 10"):
+        result = fit(model, vote_data(10), vote_data(8, 1), tmp_path, config(epochs=2, batch_size=16),
+                     device="cpu", progress=False, on_step=lambda step, loss: steps.append(step))
+    assert steps == [1, 2]  # one step per epoch, not none
+    assert result.batch_size == 10 and [r["steps"] for r in result.history] == [1, 1]
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["config"]["batch_size"] == 10
+
+
+def test_no_training_galaxies_is_an_error(tmp_path):
+    empty = TensorDataset(torch.zeros(0, 3, 16, 16), torch.zeros(0, decals_dr5.n_answers))
+    with pytest.raises(ValueError, match="no training galaxies"):
+        fit(TinyConcentrationNet(), empty, vote_data(8, 1), tmp_path, config(epochs=1), device="cpu", progress=False)
+    assert not (tmp_path / CHECKPOINT_NAME).exists()

@@ -10,7 +10,9 @@ cached :func:`embed_images` features, :func:`predict_catalog`, the learning-curv
 (:func:`learning_curves`) and the balanced synthetic ring set (:func:`balanced_ring_set`).
 """
 
-from .data import balanced_ring_set, encode_labels, infer_task, split_labelled, stratified_sample
+from .data import (
+    balanced_ring_set, check_class_counts, encode_labels, infer_task, split_labelled, stratified_sample,
+)
 from .evaluate import classification_metrics, predict_catalog, predict_features, regression_metrics, score
 from .experiment import LearningCurves, learning_curves, mistakes, plot_learning_curves, plot_mistakes, summarise_curves
 from .model import (
@@ -39,6 +41,7 @@ __all__ = [
     "FitReport",
     "balanced_ring_set",
     "build_finetune_model",
+    "check_class_counts",
     "class_weights",
     "classification_metrics",
     "embed_catalog",

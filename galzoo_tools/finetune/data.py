@@ -20,6 +20,8 @@ __all__ = [
     "encode_labels",
     "stratified_sample",
     "split_labelled",
+    "labels_needed_per_class",
+    "check_class_counts",
     "balanced_ring_set",
 ]
 
@@ -107,6 +109,40 @@ def split_labelled(labels: np.ndarray, val_fraction: float = 0.2, seed: int = 0,
     val = stratified_sample(labels, n_val, seed + 7919, stratify)
     train = np.setdiff1d(np.arange(len(labels)), val)
     return train, val
+
+
+def labels_needed_per_class(mode: str) -> int:
+    """Labelled galaxies every class needs: 1 for the linear probe; 2 for ``partial``/``full``
+    (one to fit, one in the validation split that early stopping watches)."""
+    return 1 if mode == "linear" else 2
+
+
+def check_class_counts(y: np.ndarray, classes: list, mode: str, population: np.ndarray | None = None,
+                       label: str = "label") -> None:
+    """Refuse a labelled draw (class indices ``y``) a classifier cannot be fine-tuned on.
+
+    Every one of ``classes`` needs :func:`labels_needed_per_class` labels: a draw of one class
+    would give a model that has never seen the other (and with a validation split, the fitting
+    part may lose a class's only galaxy). Raises ``ValueError`` with the counts and, given the
+    catalog's classes ``population``, a ``--train-size`` that would give every class enough.
+    """
+    need = labels_needed_per_class(mode)
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(classes))
+    if len(classes) >= 2 and counts.min() >= need:
+        return
+    have = ", ".join(f"{c}: {k}" for c, k in zip(classes, counts))
+    why = " (one to fit, one to validate for early stopping)" if need > 1 else ""
+    message = (f"{mode} fine-tuning needs at least {need} label{'s' if need > 1 else ''} per class{why}, but the "
+               f"{len(y)} drawn labels of {label!r} have {have}")
+    if population is not None and len(classes) >= 2:
+        shares = np.bincount(np.asarray(population, dtype=np.int64), minlength=len(classes)) / len(population)
+        if shares.min() > 0:
+            enough = max(need * len(classes), int(np.ceil(need / shares.min())))
+            message += (f"; draw more labels: with these class shares --train-size {enough} or more gives every "
+                        f"class {need}")
+    else:
+        message += "; draw more labels (a larger --train-size)"
+    raise ValueError(message)
 
 
 def balanced_ring_set(out_dir: str | os.PathLike, n_per_class: int = 300, size: int = 128,

@@ -12,7 +12,6 @@ test set. :func:`finetune` writes into ``out_dir``:
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, replace
@@ -23,7 +22,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import encode_labels, infer_task, stratified_sample
+from ..jsonio import write_metrics
+from .data import check_class_counts, encode_labels, infer_task, stratified_sample
 from .evaluate import predict_catalog, score
 from .model import FinetuneModel, build_finetune_model, save_finetuned
 from .train import FinetuneConfig, FitReport, fit_finetune
@@ -102,6 +102,8 @@ def finetune(
         raise ValueError(f"train_size={train_size} leaves no test galaxies in a catalog of {len(table)}; "
                          "use fewer labels or a bigger catalog")
     labelled = stratified_sample(y, train_size, seed, stratify=task_name != "regression")
+    if task_name != "regression":  # before any image is read: a draw of one class cannot be learnt
+        check_class_counts(y[labelled], classes, config.mode, population=y, label=label_col)  # type: ignore[arg-type]
     test = np.setdiff1d(np.arange(len(table)), labelled)
 
     model = build_finetune_model(init, task_name, classes, backbone=backbone).to(device)
@@ -143,5 +145,5 @@ def _write(out: Path, model: FinetuneModel, table: pd.DataFrame, labelled: np.nd
     split[labelled] = "train"
     split[labelled[report.val_rows]] = "val"
     pd.DataFrame({"id_str": table["id_str"], "split": split}).to_csv(out / "split.csv", index=False)
-    (out / "history.json").write_text(json.dumps(report.history, indent=1))
-    (out / "metrics.json").write_text(json.dumps({**metrics, "config": asdict(config)}, indent=1, default=str))
+    write_metrics(out / "history.json", report.history, warn=False)  # epoch 0 (the probe) has no train loss
+    write_metrics(out / "metrics.json", {**metrics, "config": asdict(config)})  # e.g. ROC AUC of one class -> null

@@ -27,7 +27,7 @@ from torch import nn
 from ..augment import BatchAugment, to_float_images
 from ..cpu_memory import keep_freed_memory
 from ..training import amp_dtype, warmup_cosine
-from .data import split_labelled
+from .data import check_class_counts, split_labelled
 from .model import FeatureScaling, FinetuneModel, feature_chain, set_trainable_blocks, layer_decay_param_groups
 from .probe import _loss, _targets, embed_images, fit_linear_probe
 
@@ -169,12 +169,17 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
     model.feature_scaling = config.feature_scaling or model.feature_scaling
     y = np.asarray(y)
     classify = model.task != "regression"
+    if classify:
+        check_class_counts(y, model.classes, config.mode)  # type: ignore[arg-type]
     if config.mode == "linear":
         set_trainable_blocks(model, 0)
         probe = fit_linear_probe(model, embed_images(model, images), y, config.balance, seed=config.seed)
         return FitReport("linear", len(y), 0, probe["l2"])
 
     train, val = split_labelled(y, config.val_fraction, config.seed, stratify=classify)
+    if classify and len(np.unique(y[train])) < len(model.classes):  # type: ignore[arg-type]
+        raise ValueError(f"the validation split of {len(y)} labels left the fitting part {len(train)} labels of only "
+                         f"{len(np.unique(y[train]))} of {len(model.classes)} classes; draw more labels")  # type: ignore[arg-type]
     n_blocks = set_trainable_blocks(model, config.blocks if config.mode == "partial" else None)
     model.freeze_batchnorm = not config.train_batchnorm
     amp = device.type == "cuda" if config.amp is None else config.amp
