@@ -31,11 +31,11 @@ def _run_simulate(args: argparse.Namespace) -> int:
     catalog_path = write_universe(
         args.out, n=args.n, size=args.size, seed=args.seed, progress=not args.quiet,
         batch_size=args.batch_size, compress_level=args.compress_level,
-        processes=args.processes or worker_processes(),
+        processes=args.processes or worker_processes(), survey=args.survey,
     )
     metrics = json.loads((Path(args.out) / "metrics.json").read_text())
     print(
-        f"simulate: {metrics['n']} galaxies at {metrics['size']} px (seed {metrics['seed']}) -> "
+        f"simulate: {metrics['n']} {metrics['survey']} galaxies at {metrics['size']} px (seed {metrics['seed']}) -> "
         f"{catalog_path}; ring fraction {metrics['ring_fraction']:.3f}; "
         f"{metrics['galaxies_per_second']:.0f} galaxies/s"
     )
@@ -44,6 +44,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 def add_simulate(subparsers: argparse._SubParsersAction) -> None:
     """``galzoo simulate``: write a synthetic universe (images + catalog) to ``--out``."""
+    from .synthetic import MIXED, SURVEYS
     from .synthetic.universe import PNG_COMPRESS_LEVEL
 
     p = subparsers.add_parser(
@@ -55,6 +56,8 @@ def add_simulate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=_positive_int, default=1000, help="number of galaxies (default 1000)")
     p.add_argument("--size", type=int, default=128, help="image size in pixels, 32-512 (default 128)")
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same universe (default 0)")
+    p.add_argument("--survey", choices=[*SURVEYS, MIXED], default="decals",
+                   help="how the sky looks: decals (GZ DECaLS, default), sdss (GZ2) or mixed (each in turn)")
     p.add_argument("--out", type=Path, required=True, help="output folder (created if needed)")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="galaxies rendered at once")
     p.add_argument("--compress-level", type=int, default=PNG_COMPRESS_LEVEL, choices=range(10), metavar="0-9",
@@ -72,7 +75,7 @@ def _run_pretrain(args: argparse.Namespace) -> int:
         args.out, catalog=args.catalog, simulate=args.simulate, scale=args.scale, backbone=args.backbone,
         source=args.init, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
         channels=args.channels, lr=args.lr, seed=args.seed, resume=args.resume, num_workers=args.workers,
-        progress=not args.quiet, half=args.half,
+        progress=not args.quiet, half=args.half, survey=args.survey,
     )
     if metrics:
         oracle = metrics["oracle_vote_mae"]
@@ -88,6 +91,8 @@ def _run_pretrain(args: argparse.Namespace) -> int:
 
 def add_pretrain(subparsers: argparse._SubParsersAction) -> None:
     """``galzoo pretrain``: train a model on every Galaxy Zoo question (notebook 02)."""
+    from .synthetic import MIXED, SURVEYS
+
     p = subparsers.add_parser(
         "pretrain",
         help="train a CNN on every GZ DECaLS question with the Dirichlet-multinomial loss",
@@ -98,6 +103,8 @@ def add_pretrain(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--catalog", type=Path, help="catalog (CSV/parquet) with file_loc and the 34 vote columns")
     data.add_argument("--simulate", type=_positive_int, metavar="N",
                       help="simulate N galaxies (cached under ~/.cache/galzoo/universes; default: the scale's size)")
+    p.add_argument("--survey", choices=[*SURVEYS, MIXED], default="decals",
+                   help="with --simulate: how the simulated sky looks (decals, sdss or mixed; default decals)")
     p.add_argument("--scale", choices=["tiny", "small", "full"], default=None,
                    help="preset for image size, epochs, batch size (default $GALZOO_SCALE or small)")
     p.add_argument("--backbone", default="efficientnet_lite0", help="any timm model name (default efficientnet_lite0)")
@@ -120,6 +127,7 @@ def add_pretrain(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_predict(args: argparse.Namespace) -> int:
     from .catalog import read_catalog
+    from .jsonio import write_metrics
     from .models import load_model, read_model_config, resolve_model_source
     from .pretraining import predict_catalog
 
@@ -133,8 +141,8 @@ def _run_predict(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "predictions.parquet"
     predictions.to_parquet(path, index=False)
-    (args.out / "metrics.json").write_text(json.dumps(
-        {"n": len(predictions), "model": str(folder), "image_size": image_size, "mc_samples": args.mc_samples}, indent=1))
+    write_metrics(args.out / "metrics.json",
+                  {"n": len(predictions), "model": str(folder), "image_size": image_size, "mc_samples": args.mc_samples})
     print(f"predict: {len(predictions)} galaxies with {folder} at {image_size}px -> {path}")
     return 0
 

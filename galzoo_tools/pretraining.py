@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from .config import Scale, cache_dir, get_device, get_scale
 from .cpu_memory import keep_freed_memory
 from .schema import Schema, decals_dr5
 
-__all__ = ["split_catalog", "simulated_catalog", "predict_catalog", "starting_model", "pretrain"]
+__all__ = ["split_catalog", "simulated_catalog", "simulated_universe", "predict_catalog", "starting_model", "pretrain"]
 
 
 def split_catalog(
@@ -58,19 +59,25 @@ def read_split(run_dir: str | os.PathLike) -> pd.DataFrame:
     raise FileNotFoundError(f"{run_dir} has no split.csv or split.csv.gz: is it a galzoo pretrain output folder?")
 
 
-def simulated_catalog(folder: str | os.PathLike, n: int, size: int, seed: int = 0, progress: bool = True) -> Path:
-    """Simulate ``n`` galaxies into ``folder`` once; later calls reuse them."""
+def simulated_catalog(folder: str | os.PathLike, n: int, size: int, seed: int = 0, progress: bool = True,
+                      survey: str = "decals") -> Path:
+    """Simulate ``n`` galaxies as ``survey`` sees them into ``folder`` once; later calls reuse them.
+
+    A folder made with other settings, or by an older simulator, is simulated again.
+    """
     from .config import worker_processes
-    from .synthetic import write_universe
+    from .synthetic import SIMULATOR_VERSION, write_universe
 
     folder = Path(folder)
     catalog = folder / "catalog.parquet"
     metrics = folder / "metrics.json"
     if catalog.exists() and metrics.exists():
         made = json.loads(metrics.read_text())
-        if (made.get("n"), made.get("size"), made.get("seed")) == (n, size, seed):
+        wanted = (n, size, seed, survey, SIMULATOR_VERSION)
+        if tuple(made.get(k) for k in ("n", "size", "seed", "survey", "simulator_version")) == wanted:
             return catalog
-    return write_universe(folder, n=n, size=size, seed=seed, progress=progress, processes=worker_processes())
+    return write_universe(folder, n=n, size=size, seed=seed, progress=progress, processes=worker_processes(),
+                          survey=survey)
 
 
 @torch.no_grad()
@@ -155,10 +162,12 @@ def pretrain(
     num_workers: int | None = None,
     progress: bool = True,
     half: bool = False,
+    survey: str = "decals",
 ) -> dict[str, Any]:
     """Train a model on every question of a catalog (or of ``simulate`` synthetic galaxies).
 
-    Simulated galaxies are written once to ``cache_dir()/universes/`` and reused. ``half``
+    Simulated galaxies (seen as ``survey`` sees them) are written once to
+    ``cache_dir()/universes/`` and reused. ``half``
     stores the best model in float16 (half the file size). Returns the metrics also written
     to ``OUT/metrics.json``.
     """
@@ -166,6 +175,7 @@ def pretrain(
     from .augment import BatchAugment
     from .datasets import GalaxyDataset, resize_transform
     from .evaluation import vote_mae_report
+    from .jsonio import write_metrics
     from .models import load_model, save_model
     from .training import TrainConfig, distributed_context, evaluate_loss, fit
 
@@ -179,13 +189,13 @@ def pretrain(
 
     if catalog is None:
         n = simulate or preset.n_galaxies
-        universe = cache_dir() / "universes" / f"n{n}_size{image_size}_seed{seed}"
+        universe = cache_dir() / "universes" / f"n{n}_size{image_size}_seed{seed}_{survey}"
         if ctx.is_main:
-            simulated_catalog(universe, n, image_size, seed, progress)
+            simulated_catalog(universe, n, image_size, seed, progress, survey)
         if ctx.enabled:
             torch.distributed.barrier()
         catalog = universe / "catalog.parquet"
-        trained_on = f"synthetic universe: galzoo simulate --n {n} --size {image_size} --seed {seed}"
+        trained_on = f"synthetic universe: galzoo simulate --n {n} --size {image_size} --seed {seed} --survey {survey}"
     else:
         trained_on = str(catalog) if not isinstance(catalog, pd.DataFrame) else "a DataFrame"
     table = read_catalog(catalog, schema=decals_dr5)
@@ -229,7 +239,7 @@ def pretrain(
         "backbone": backbone,
         "source": source,
         "image_size": image_size,
-        "batch_size": batch_size,
+        "batch_size": result.batch_size,  # fewer than asked when there were fewer training galaxies
         "channels": channels,
         "epochs": epochs,
         "epochs_run": result.epochs_run,
@@ -241,8 +251,8 @@ def pretrain(
         "world_size": ctx.world_size,
         "device": str(get_device() if device is None else device),
     }
-    (out_dir / "history.json").write_text(json.dumps(result.history, indent=1))
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    write_metrics(out_dir / "history.json", result.history)
+    write_metrics(out_dir / "metrics.json", metrics)
     return metrics
 
 
@@ -260,6 +270,15 @@ def _simulated_concentrations(model: torch.nn.Module, morphology, rows: np.ndarr
     return torch.cat(out)
 
 
+def simulated_universe(config: dict[str, Any], where: str | os.PathLike = "the model's config") -> tuple[int, int, int, str]:
+    """``(n, size, seed, survey)`` of the synthetic universe a model was trained on, from its ``trained_on``."""
+    made = re.search(r"--n (\d+) --size (\d+) --seed (\d+)(?: --survey ([\w-]+))?", config.get("trained_on", ""))
+    if made is None:
+        raise ValueError(f"{where}: 'trained_on' names no simulated universe, so its galaxies cannot be simulated again")
+    n, size, seed = (int(g) for g in made.groups()[:3])
+    return n, size, seed, made.group(4) or "decals"
+
+
 def remeasure_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     """Measure a pretrain run on simulated galaxies again, from its saved model, in float32 on the CPU.
 
@@ -268,23 +287,16 @@ def remeasure_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     test split's vote-MAE report, as :func:`pretrain` writes them. For runs stopped after their
     last epoch but before their own evaluation, or to check a GPU run's figures.
     """
-    import re
-
     from .evaluation import vote_mae_report
     from .losses import dirichlet_multinomial_loss, expected_fractions
     from .models import load_model, read_model_config
     from .synthetic import simulate_catalog
 
     run_dir = Path(run_dir)
-    config = read_model_config(run_dir / "model")
-    made = re.search(r"--n (\d+) --size (\d+) --seed (\d+)", config.get("trained_on", ""))
-    if made is None:
-        raise ValueError(f"{run_dir / 'model' / 'config.json'}: 'trained_on' names no simulated universe, "
-                         "so its galaxies cannot be simulated again")
-    n, size, seed = (int(g) for g in made.groups())
+    n, size, seed, survey = simulated_universe(read_model_config(run_dir / "model"), run_dir / "model" / "config.json")
     split = read_split(run_dir)
     model = load_model(run_dir / "model", device="cpu").eval()
-    morphology, catalog = simulate_catalog(n, seed=seed)
+    morphology, catalog = simulate_catalog(n, seed=seed, survey=survey)
     position = pd.Series(np.arange(len(catalog)), index=catalog["id_str"])
 
     def rows(name: str) -> np.ndarray:

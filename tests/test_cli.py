@@ -15,7 +15,7 @@ def test_simulate_writes_galaxy_datasets_layout(tmp_path, capsys):
     out = tmp_path / "universe"
     assert main(["simulate", "--n", "12", "--size", "48", "--seed", "2", "--out", str(out), "--quiet"]) == 0
     summary = capsys.readouterr().out.strip().splitlines()
-    assert len(summary) == 1 and summary[0].startswith("simulate: 12 galaxies at 48 px")
+    assert len(summary) == 1 and summary[0].startswith("simulate: 12 decals galaxies at 48 px")
     catalog = pd.read_parquet(out / "catalog.parquet")
     assert len(catalog) == 12 and catalog["id_str"].iloc[3] == "syn2_000003"
     assert set(decals_dr5.label_cols) <= set(catalog.columns)

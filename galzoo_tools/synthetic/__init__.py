@@ -1,7 +1,8 @@
 """A synthetic galaxy universe: the offline default data of every galzoo notebook.
 
-Galaxies get latent morphology (:mod:`.morphology`), are drawn as DECaLS-like colour
-cutouts (:mod:`.render`) and are classified by simulated volunteers walking the GZ DECaLS
+Galaxies get latent morphology (:mod:`.morphology`), are drawn as colour cut-outs the way a
+survey shows them (:mod:`.render`, with the presets of :mod:`.surveys`: ``decals`` by default,
+``sdss``) and are classified by simulated volunteers walking the GZ DECaLS
 DR5 decision tree (:mod:`.volunteers`); :mod:`.universe` puts it together and writes it to
 disk in the galaxy-datasets layout. Because the truth is known, notebooks can measure
 themselves against it.
@@ -13,7 +14,8 @@ themselves against it.
 
 from .morphology import KINDS, Morphology, sample_morphology
 from .render import render, render_flux
-from .universe import TAGS, make_tags, simulate, simulate_catalog, write_universe
+from .surveys import SURVEYS, Survey, get_survey
+from .universe import MIXED, SIMULATOR_VERSION, TAGS, make_tags, simulate, simulate_catalog, write_universe
 from .volunteers import draw_n_volunteers, expected_fractions, simulate_votes, true_fractions
 
 __all__ = [
@@ -31,4 +33,9 @@ __all__ = [
     "draw_n_volunteers",
     "make_tags",
     "TAGS",
+    "SURVEYS",
+    "Survey",
+    "get_survey",
+    "MIXED",
+    "SIMULATOR_VERSION",
 ]

@@ -1,35 +1,42 @@
-"""Pixels for synthetic galaxies: DECaLS-like grz colour cutouts, rendered in batches.
+"""Pixels for synthetic galaxies: survey-like colour cut-outs, rendered in batches.
 
-A batch of galaxies is drawn as float32 surface brightness on a ``(B, 3, S, S)`` grid (R, G,
-B channels standing for z, r, g), component by component (bulge, disk, bar, arms, ring,
-clumps, companion, tails, lens arcs, stars), convolved with a per-galaxy PSF by FFT, given
-sky + photon noise, and mapped to uint8 with a colour-preserving asinh stretch (as the
-Legacy Survey / Galaxy Zoo DECaLS images are). Loops run over components, never over pixels.
+A batch of galaxies is drawn as float32 surface brightness on a ``(B, 3, S, S)`` grid, one
+layer per stellar population (old/red, disk, young/blue), component by component (bulge, disk,
+bar, arms, ring, clumps, companion, tails, shells, lens arcs, stars, the faint stars and
+background galaxies around it), convolved with a per-galaxy Moffat PSF by FFT, mixed into the
+survey's three bands (:mod:`.surveys`), given sky + photon noise at the image's depth, and
+mapped to uint8 with a colour-preserving asinh stretch over the sky level the survey's images
+have. Loops run over components and galaxies, never over pixels.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.fft
-from scipy.special import gammaln
+from scipy.special import gamma, gammaln, kv
 
-from .morphology import ARTIFACTS, KINDS, Morphology
+from .morphology import ARTIFACTS, KINDS, MAX_SOURCES, Morphology
+from .surveys import SURVEYS
 
-__all__ = ["render", "render_flux", "stretch", "SKY_SIGMA"]
+__all__ = ["render", "render_flux", "stretch", "moffat_otf", "use_one_thread", "SKY_SIGMA"]
 
 SKY_SIGMA = 1.0
 """Sky noise per pixel and channel, in the surface-brightness units of :func:`render_flux`."""
 
-# colours as (R, G, B) = (z, r, g) weights per unit flux
-_RED = np.array([1.15, 0.9, 0.62], np.float32)
-_DISK = np.array([0.95, 0.95, 0.95], np.float32)
-_BLUE = np.array([0.6, 0.9, 1.35], np.float32)
-_ARC = np.array([0.4, 0.85, 1.6], np.float32)
-_DUST_EXTINCTION = np.array([0.55, 0.8, 1.0], np.float32)
+# weights of the three stellar-population layers: (old/red, disk, young/blue)
+_RED = np.array([1.0, 0.0, 0.0], np.float32)
+_DISK = np.array([0.0, 1.0, 0.0], np.float32)
+_BLUE = np.array([0.0, 0.0, 1.0], np.float32)
+_ARC = np.array([0.0, -0.2, 1.2], np.float32)
+_DUST_EXTINCTION = np.array([0.6, 0.8, 1.0], np.float32)
 
-_STRETCH_SOFTENING = 2.5  # asinh softening, in sky sigmas
-_STRETCH_WHITE = 300.0  # surface brightness mapped to full scale
+_STRETCH_WHITE = 42.0  # 0-255 units per unit of asinh: sets how soon bright cores flatten
 _PHOTON_GAIN = 25.0  # photon noise variance = flux / gain
+_SOURCE_SLOPE = 0.8  # faint sources: N(> flux) ~ flux ** -slope
+_SOURCE_FAINTEST = 1.6  # their faintest peak, in sky sigmas
+_SOURCE_BRIGHTEST = 4000.0  # and their brightest, in units of the faintest
 
 
 def _col(a: np.ndarray) -> np.ndarray:
@@ -47,51 +54,118 @@ def _sersic(r: np.ndarray, re: np.ndarray, n: np.ndarray, q: np.ndarray) -> np.n
 
 
 def _add(flux: np.ndarray, idx: np.ndarray, image: np.ndarray, colour: np.ndarray) -> None:
-    """Add a (b, S, S) component in colour (3,) or (b, 3) to the galaxies ``idx``."""
+    """Add a (b, S, S) component with layer weights (3,) or (b, 3) to the galaxies ``idx``."""
     colour = np.asarray(colour, np.float32)
-    if colour.ndim == 1:
-        colour = np.broadcast_to(colour, (len(idx), 3))
+    if colour.ndim == 1:  # one weight per layer: touch only the layers it uses
+        for k in np.flatnonzero(colour):
+            flux[idx, k] += image * colour[k] if colour[k] != 1 else image
+        return
     flux[idx] += image[:, None, :, :] * colour[:, :, None, None]
 
 
 def _splat(flux: np.ndarray, x: np.ndarray, y: np.ndarray, f: np.ndarray, colour: np.ndarray) -> None:
-    """Add point sources (B, K) at frame coords x, y with flux f and colour (B, K, 3)."""
+    """Add point sources (B, K) at frame coords x, y with flux f and layer weights (B, K, 3)."""
     bsz, _, s, _ = flux.shape
     px, py = (x + 0.5) * s - 0.5, (y + 0.5) * s - 0.5
     x0, y0 = np.floor(px).astype(np.int64), np.floor(py).astype(np.int64)
     fx, fy = px - x0, py - y0
     b = np.broadcast_to(np.arange(bsz)[:, None], x.shape)
-    flat = flux.reshape(-1)
+    index, weight = [], []
     for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
         xi, yi = x0 + dx, y0 + dy
-        ok = (xi >= 0) & (xi < s) & (yi >= 0) & (yi < s) & (f > 0)
+        ok = (xi >= 0) & (xi < s) & (yi >= 0) & (yi < s) & (f != 0)
         for c in range(3):
-            index = ((b[ok] * 3 + c) * s + yi[ok]) * s + xi[ok]
-            np.add.at(flat, index, (f * w * colour[..., c])[ok] * s * s)
+            index.append(((b[ok] * 3 + c) * s + yi[ok]) * s + xi[ok])
+            weight.append((f * w * colour[..., c])[ok] * s * s)
+    np.add.at(flux.reshape(-1), np.concatenate(index), np.concatenate(weight).astype(np.float32))
 
 
 FFT_WORKERS = -1
-"""Threads for the PSF's FFTs (-1: every core). Rendering processes set it to 1."""
+"""Threads for the PSF's FFTs (-1: every core). Rendering processes set it to 1 (:func:`use_one_thread`)."""
 
 
-def _psf(flux: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """Convolve with a core + wing Gaussian PSF of per-galaxy width (frame units), by FFT."""
+def use_one_thread() -> None:
+    """Render on one thread (FFTs and noise), for processes that each take one core."""
+    global FFT_WORKERS
+    import torch
+
+    FFT_WORKERS = 1
+    torch.set_num_threads(1)
+
+
+@lru_cache(maxsize=8)
+def _moffat_table(beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Moffat OTF against x = 2 pi alpha k, tabulated once per wing slope ``beta``."""
+    nu = beta - 1.0
+    x = np.linspace(1e-6, 40.0, 4000)
+    otf = 2.0 ** (1.0 - nu) / gamma(nu) * x**nu * kv(nu, x)
+    return x, np.concatenate([[1.0], otf[1:]]).astype(np.float32)
+
+
+def moffat_otf(k: np.ndarray, fwhm: np.ndarray, beta: float) -> np.ndarray:
+    """Optical transfer function of a Moffat PSF at spatial frequencies ``k`` (cycles per pixel).
+
+    ``fwhm`` (pixels) is one value per galaxy; the result has shape ``(len(fwhm),) + k.shape``.
+    A Moffat profile (1 + r²/α²)^-β has a Fourier transform proportional to x^(β-1) K_{β-1}(x)
+    with x = 2π α k, which is tabulated once and interpolated per galaxy.
+    """
+    alpha = np.asarray(fwhm, np.float32) / (2.0 * np.sqrt(2.0 ** (1.0 / beta) - 1.0))
+    x_table, otf_table = _moffat_table(float(beta))
+    radii, where = np.unique(k, return_inverse=True)  # the OTF is round: each radius once
+    x = (2 * np.pi) * alpha[:, None] * radii[None, :]
+    otf = np.interp(x, x_table, otf_table, right=0.0).astype(np.float32)
+    return otf[:, where.reshape(-1)].reshape((len(alpha),) + k.shape)
+
+
+def _psf(flux: np.ndarray, m: Morphology) -> np.ndarray:
+    """Convolve every layer with the galaxy's Moffat PSF (its survey's wing slope), by FFT."""
     s = flux.shape[-1]
-    fy = np.fft.fftfreq(s).astype(np.float32)[:, None]
-    fx = np.fft.rfftfreq(s).astype(np.float32)[None, :]
-    k2 = (2 * np.pi**2) * (fx**2 + fy**2)
-    sig2 = _col(sigma * s) ** 2
-    otf = 0.85 * np.exp(-sig2 * k2) + 0.15 * np.exp(-9.0 * sig2 * k2)
+    k = np.hypot(np.fft.fftfreq(s)[:, None], np.fft.rfftfreq(s)[None, :]).astype(np.float32)
+    otf = np.empty((len(m),) + k.shape, np.float32)
+    fwhm = m.psf_sigma * 2.3548 * s
+    for code, survey in enumerate(SURVEYS.values()):
+        i = np.flatnonzero(m.survey == code)
+        if len(i):
+            otf[i] = moffat_otf(k, fwhm[i], survey.moffat_beta)
     spectrum = scipy.fft.rfft2(flux, workers=FFT_WORKERS)
     spectrum *= otf[:, None]
-    return scipy.fft.irfft2(spectrum, s=(s, s), workers=FFT_WORKERS).astype(np.float32, copy=False)
+    return scipy.fft.irfft2(spectrum, s=(s, s), workers=FFT_WORKERS, overwrite_x=True).astype(np.float32, copy=False)
+
+
+def _field_sources(m: Morphology) -> tuple[np.ndarray, ...]:
+    """Faint stars and background galaxies around each galaxy: x, y, flux, layer weights (B, 2K[, 3]).
+
+    Drawn from each galaxy's own ``field_seed`` (so batching does not matter). A background
+    galaxy is two close points along a random axis, a star one point; fluxes follow a
+    power-law number count whose faint end sits just below what the image can show.
+    """
+    u = np.stack([np.random.default_rng(int(seed)).random((MAX_SOURCES, 6)) for seed in m.field_seed])
+    used = np.arange(MAX_SOURCES)[None, :] < m.n_sources[:, None]
+    faintest = _SOURCE_FAINTEST * 2 * np.pi * (m.psf_sigma[:, None] * 1.2) ** 2
+    flux = faintest * np.minimum(u[..., 2] ** (-1 / _SOURCE_SLOPE), _SOURCE_BRIGHTEST) * used
+    x, y = u[..., 0] - 0.5, u[..., 1] - 0.5
+    star = u[..., 3] < 0.35
+    red = np.where(star, u[..., 4], 0.4 + 0.6 * u[..., 4])
+    weights = np.stack([red, 0.3 + 0 * red, 1 - red], -1)
+    weights /= weights.sum(-1, keepdims=True)
+    angle = np.pi * u[..., 5]
+    offset = np.where(star, 0.0, (0.4 + 1.2 * u[..., 4]) * m.psf_sigma[:, None])
+    dx, dy = offset * np.cos(angle), offset * np.sin(angle)
+    half = np.where(star, 1.0, 0.5) * flux
+    return (np.concatenate([x + dx, x - dx], 1), np.concatenate([y + dy, y - dy], 1),
+            np.concatenate([half, np.where(star, 0.0, half)], 1), np.concatenate([weights, weights], 1))
 
 
 def render_flux(m: Morphology, size: int) -> np.ndarray:
-    """Noise-free, PSF-convolved surface brightness, float32 ``(B, 3, S, S)``.
+    """Noise-free, PSF-convolved surface brightness in the survey's bands, float32 ``(B, 3, S, S)``.
 
     Units: multiples of the sky noise per pixel, so a galaxy looks the same at any size.
     """
+    return _render_bands(m, size)
+
+
+def _render_bands(m: Morphology, size: int) -> np.ndarray:
+    """:func:`render_flux` itself: every component, the PSF, the bands, then the artefacts on top."""
     bsz, s = len(m), size
     grid = ((np.arange(s, dtype=np.float32) + 0.5) / s - 0.5).astype(np.float32)
     X = grid[None, None, :] - _col(m.center_x)
@@ -171,6 +245,13 @@ def render_flux(m: Morphology, size: int) -> np.ndarray:
             psi = mm * (theta - np.log(rd[j] / hh[j]) / tan_p) - _col(m.arm_phase[i][j])
             wave = 0.5 + 0.5 * np.cos(psi)
             wave = wave * wave * (1.0 + 0.45 * np.sin(5.0 * theta + 3.0 * np.log(rd[j] / hh[j]) + _col(m.arm_phase[i][j])))
+            # flocculent arms break into patches; lopsided ones are brighter on one side
+            ph = m.clump_theta[i][j]
+            lr = np.log(rd[j] / hh[j])
+            patches = (np.sin(7.0 * theta + 5.0 * lr + _col(ph[:, 0])) * np.sin(4.0 * theta - 8.0 * lr + _col(ph[:, 1]))
+                       + 0.6 * np.sin(11.0 * theta + 13.0 * lr + _col(ph[:, 2])))
+            wave = wave * np.maximum(1.0 + _col(m.flocculence[i][j]) * 1.2 * patches, 0.0)
+            wave = wave * (1.0 + _col(m.arm_asymmetry[i][j]) * np.cos(theta - _col(ph[:, 3])))
             r_in = _col(np.maximum(m.bar_length[i][j] * (m.bar_strength[i][j] > 0), 0.6 * h[i][j]))
             env = np.exp(-rd[j] / (1.15 * hh[j])) * (1 - np.exp(-((rd[j] / r_in) ** 2)))
             norm = 2 * np.pi * (1.15 * h[i][j]) ** 2 * 0.375 * 0.75 * q_disk[i][j]
@@ -181,6 +262,9 @@ def render_flux(m: Morphology, size: int) -> np.ndarray:
             R = _col(m.ring_radius[i][j])
             w = 0.07 * R + 0.5 * _col(m.psf_sigma[i][j])
             prof = np.exp(-0.5 * ((rd[j] - R) / w) ** 2) / (2 * np.pi * R * w * 2.5066 * q[j])
+            # partial rings: brightness falls off towards one side (to nothing at asymmetry 1)
+            theta = np.arctan2(yd[j], xd[j])
+            prof = prof * (1.0 + _col(m.ring_asymmetry[i][j]) * np.cos(theta - _col(m.clump_theta[i][j][:, 4])))
             _add(body, i[j], _col(Li[j] * m.ring_strength[i][j]) * prof, _BLUE * 0.6 + _DISK * 0.4)
 
     # dust lane across edge-on disks: attenuates the body, more in blue
@@ -230,6 +314,19 @@ def render_flux(m: Morphology, size: int) -> np.ndarray:
         norm = _col(2 * 2.5066 * (1.3 * radius[i]) * (0.1 * radius[i] + 0.4 * radius[i]))
         _add(flux, i, _col(L[i] * m.tidal_strength[i]) * tails / norm, _DISK * 0.7 + _BLUE * 0.3)
 
+    # shells: three faint arcs at growing radii, alternating sides, around merged ellipticals
+    i = np.flatnonzero(m.shells)
+    if len(i):
+        rho = np.sqrt(X0[i] ** 2 + Y0[i] ** 2 + eps**2)
+        phi = np.arctan2(Y0[i], X0[i])
+        arcs = np.zeros_like(rho)
+        for k, scale in enumerate((1.6, 2.4, 3.3)):
+            R = _col(scale * radius[i])
+            side = np.cos(phi - _col(m.tidal_angle[i] + k * np.pi))
+            arcs += np.exp(-0.5 * ((rho - R) / (0.12 * R)) ** 2) * np.maximum(side, 0.0) ** 2 / (scale * scale)
+        norm = _col(2.5066 * 0.12 * radius[i] ** 2 * 3.0)
+        _add(flux, i, _col(L[i] * m.shell_strength[i]) * arcs / norm, _RED * 0.6 + _DISK * 0.4)
+
     # strong lensing: a thin blue arc and a fainter counter-image at the Einstein radius
     i = np.flatnonzero(m.lens)
     if len(i):
@@ -256,19 +353,18 @@ def render_flux(m: Morphology, size: int) -> np.ndarray:
     cx = m.center_x[:, None] + xd * c1 - yd * s1
     cy = m.center_y[:, None] + xd * s1 + yd * c1
     clump_colour = np.broadcast_to(_BLUE, cx.shape + (3,))
-    star_colour = np.stack(
-        [0.7 + 0.6 * m.star_color, 0.9 + 0.0 * m.star_color, 1.3 - 0.7 * m.star_color], axis=-1
-    )
+    star_colour = np.stack([m.star_color, 0.3 + 0.0 * m.star_color, 1.0 - m.star_color], axis=-1) / 1.3
     saturated = m.artifact == ARTIFACTS.index("saturated-star")
     sat_x = np.where(saturated, m.artifact_offset, 2.0)[:, None]
     sat_y = np.where(saturated, 0.3 * np.sign(m.artifact_offset + 1e-9), 2.0)[:, None]
-    px = np.concatenate([cx, m.star_x, sat_x], axis=1)
-    py = np.concatenate([cy, m.star_y, sat_y], axis=1)
-    pf = np.concatenate([m.clump_flux * L[:, None], m.star_flux, np.where(saturated, 60.0, 0.0)[:, None]], axis=1)
-    pc = np.concatenate([clump_colour, star_colour, np.ones((bsz, 1, 3))], axis=1)
+    sx, sy, sf, sc = _field_sources(m)
+    px = np.concatenate([cx, m.star_x, sat_x, sx], axis=1)
+    py = np.concatenate([cy, m.star_y, sat_y, sy], axis=1)
+    pf = np.concatenate([m.clump_flux * L[:, None], m.star_flux, np.where(saturated, 60.0, 0.0)[:, None], sf], axis=1)
+    pc = np.concatenate([clump_colour, star_colour, np.ones((bsz, 1, 3)) / 3, sc], axis=1)
     _splat(flux, px, py, pf, pc)
 
-    flux = _psf(flux, m.psf_sigma)
+    rgb = _to_bands(_psf(flux, m), m)
 
     # saturated stars: a broad halo and a bleed trail along the columns
     i = np.flatnonzero(saturated)
@@ -277,26 +373,48 @@ def render_flux(m: Morphology, size: int) -> np.ndarray:
         dy = grid[None, :, None] - _col(sat_y[i, 0])
         halo = 1500.0 * np.exp(-0.5 * (dx * dx + dy * dy) / 0.03**2)
         bleed = 3000.0 * np.exp(-0.5 * (dx / 0.006) ** 2) * (np.abs(dy) < 0.12)
-        _add(flux, i, halo + bleed, np.ones(3, np.float32))
+        rgb[i] += (halo + bleed)[:, None]
 
     # satellite trails: a straight line in one band
     i = np.flatnonzero(m.artifact == ARTIFACTS.index("satellite-trail"))
     if len(i):
         d = X0[i] * _col(np.cos(m.artifact_angle[i])) + Y0[i] * _col(np.sin(m.artifact_angle[i])) - _col(m.artifact_offset[i])
         line = 60.0 * np.exp(-0.5 * (d / 0.004) ** 2)
-        colour = np.eye(3, dtype=np.float32)[m.artifact_channel[i]]
-        _add(flux, i, line, colour)
-    return flux
+        rgb[i] += line[:, None] * np.eye(3, dtype=np.float32)[m.artifact_channel[i]][:, :, None, None]
+    return rgb
 
 
-def stretch(flux: np.ndarray) -> np.ndarray:
-    """Colour-preserving asinh stretch of ``(B, 3, S, S)`` flux to uint8 ``(B, S, S, 3)``."""
-    intensity = flux.mean(axis=1, keepdims=True)
-    a = np.float32(_STRETCH_SOFTENING * SKY_SIGMA)
-    pos = np.maximum(intensity, np.float32(1e-3) * a)
-    scale = np.arcsinh(pos / a) / (pos * np.float32(np.arcsinh(_STRETCH_WHITE / _STRETCH_SOFTENING)))
-    rgb = flux * scale
-    np.clip(rgb * 255.0 + 0.5, 0, 255, out=rgb)
+def _to_bands(layers: np.ndarray, m: Morphology) -> np.ndarray:
+    """Mix the population layers (B, 3, S, S) into the survey's bands (B, 3, S, S)."""
+    basis = np.stack([survey.colour_basis() for survey in SURVEYS.values()])[m.survey]  # (B, layer, band)
+    colour = (basis * m.colour_tint[:, None, :].astype(np.float32))[:, :, :, None, None]
+    bands = np.empty_like(layers)
+    for band in range(3):
+        np.multiply(layers[:, 0], colour[:, 0, band], out=bands[:, band])
+        bands[:, band] += layers[:, 1] * colour[:, 1, band]
+        bands[:, band] += layers[:, 2] * colour[:, 2, band]
+    return bands
+
+
+def stretch(flux: np.ndarray, noise_level: np.ndarray, sky_level: np.ndarray) -> np.ndarray:
+    """Colour-preserving asinh stretch of ``(B, 3, S, S)`` flux (sky sigmas) to uint8 ``(B, S, S, 3)`` images.
+
+    Faint light maps linearly, so the sky noise becomes ``noise_level`` (0-255, per galaxy:
+    deeper images look smoother); bright light is compressed by asinh of the mean of the
+    bands, which keeps each pixel's colour; ``sky_level`` (B, 3) is added on top, as in the
+    published cut-outs, whose sky is not black.
+    """
+    soft = (np.asarray(noise_level, np.float32) / np.float32(3 * _STRETCH_WHITE))[:, None, None]
+    x = flux[:, 0] + flux[:, 1]
+    x += flux[:, 2]
+    x *= soft  # the mean of the bands in units of the softening
+    x[np.abs(x) < 1e-4] = 1e-4
+    scale = np.arcsinh(x)
+    scale /= x
+    scale *= np.asarray(noise_level, np.float32)[:, None, None]
+    rgb = flux * scale[:, None]
+    rgb += np.asarray(sky_level, np.float32)[:, :, None, None] + np.float32(0.5)
+    np.clip(rgb, 0, 255, out=rgb)
     return rgb.astype(np.uint8).transpose(0, 2, 3, 1)
 
 
@@ -304,13 +422,18 @@ def _add_noise(flux: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """Sky + photon noise, from one generator per galaxy (so batching does not matter)."""
     import torch
 
-    shape = flux.shape[1:]
     noise = np.empty_like(flux)
+    out = torch.from_numpy(noise)
+    gen = torch.Generator()
     for b, seed in enumerate(seeds):
-        gen = torch.Generator().manual_seed(int(seed))
-        noise[b] = torch.randn(shape, generator=gen, dtype=torch.float32).numpy()
-    sigma = np.sqrt(SKY_SIGMA**2 + np.maximum(flux, 0.0) / _PHOTON_GAIN)
-    return flux + noise * sigma
+        torch.randn(flux.shape[1:], generator=gen.manual_seed(int(seed)), out=out[b])
+    sigma = np.maximum(flux, 0.0)
+    sigma *= np.float32(1.0 / _PHOTON_GAIN)
+    sigma += np.float32(SKY_SIGMA**2)
+    np.sqrt(sigma, out=sigma)
+    noise *= sigma
+    noise += flux
+    return noise
 
 
 def _bad_pixels(images: np.ndarray, m: Morphology) -> None:
@@ -325,13 +448,25 @@ def _bad_pixels(images: np.ndarray, m: Morphology) -> None:
         images[i[:, None], rows[None, :], (col + dx)[:, None], m.artifact_channel[i][:, None]] = 255
 
 
+def _edge_gaps(images: np.ndarray, m: Morphology) -> None:
+    """Missing data at the edge of the survey's footprint: a black strip along one side (in place)."""
+    s = images.shape[1]
+    for b in np.flatnonzero(m.artifact == ARTIFACTS.index("edge-gap")):
+        width = int(round((0.1 + abs(m.artifact_offset[b])) * s))
+        side = int(m.artifact_angle[b] / np.pi * 4) % 4
+        strip = (slice(None, width), slice(None)) if side < 2 else (slice(None), slice(None, width))
+        view = images[b] if side % 2 == 0 else images[b, ::-1, ::-1]
+        view[strip] = 0
+
+
 def render(m: Morphology, size: int = 128, noise: bool = True) -> np.ndarray:
     """uint8 RGB images ``(B, S, S, 3)`` of the galaxies in ``m`` (``noise=False`` for tests)."""
     if not 32 <= size <= 512:
         raise ValueError(f"size must be between 32 and 512 pixels, got {size}")
-    flux = render_flux(m, size)
+    flux = _render_bands(m, size)
     if noise:
         flux = _add_noise(flux, m.noise_seed)
-    images = stretch(flux)
+    images = stretch(flux, m.noise_level, m.sky_level)
     _bad_pixels(images, m)
+    _edge_gaps(images, m)
     return images

@@ -8,7 +8,6 @@ parameters (``true_*``).
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..jsonio import write_metrics
 from ..schema import decals_dr5
 from .morphology import (
     ARTIFACTS,
@@ -28,13 +28,15 @@ from .morphology import (
     RING_TYPES,
     WINDINGS,
     Morphology,
+    concat_morphology,
     sample_morphology,
 )
-from . import render as _render_module
-from .render import render
+from .surveys import get_survey, survey_names
+from .render import render, use_one_thread
 from .volunteers import draw_n_volunteers, simulate_votes, true_fractions
 
-__all__ = ["simulate", "simulate_catalog", "write_universe", "make_tags", "TAGS", "PNG_COMPRESS_LEVEL"]
+__all__ = ["simulate", "simulate_catalog", "write_universe", "make_tags", "id_prefix", "TAGS", "PNG_COMPRESS_LEVEL",
+           "SIMULATOR_VERSION"]
 
 TAGS = (
     "elliptical", "lenticular", "spiral", "bar", "ring", "edge-on", "boxy-bulge", "dust-lane",
@@ -71,7 +73,7 @@ def make_tags(m: Morphology) -> list[str]:
         "boxy-bulge": m.edge_on & (m.edge_on_bulge == EDGE_ON_BULGES.index("boxy")),
         "dust-lane": m.dust_lane,
         "merger": m.merger == MERGER_STATES.index("merger"),
-        "tidal": m.tidal,
+        "tidal": m.tidal | m.shells,
         "disturbed": m.disturbance > 0.2,
         "companion": m.companion,
         "irregular": m.irregular,
@@ -110,7 +112,7 @@ def _truth_frame(m: Morphology) -> pd.DataFrame:
             "true_ring_radius": m.ring_radius,
             "true_merger": label(MERGER_STATES, m.merger),
             "true_companion": m.companion.astype(np.int64),
-            "true_tidal": m.tidal.astype(np.int64),
+            "true_tidal": (m.tidal | m.shells).astype(np.int64),
             "true_disturbance": m.disturbance,
             "true_irregular": m.irregular.astype(np.int64),
             "true_clumpy": m.clumpy.astype(np.int64),
@@ -120,23 +122,72 @@ def _truth_frame(m: Morphology) -> pd.DataFrame:
             "true_artifact": label(ARTIFACTS, m.artifact),
             "true_n_stars": (m.star_flux > 0).sum(1).astype(np.int64),
             "true_psf_sigma": m.psf_sigma,
+            "true_survey": label(survey_names(), m.survey),
+            "true_noise_level": m.noise_level,
+            "true_n_sources": m.n_sources.astype(np.int64),
+            "true_shells": m.shells.astype(np.int64),
+            "true_ring_asymmetry": m.ring_asymmetry,
+            "true_flocculence": m.flocculence,
             "true_visibility": m.visibility,
         }
     )
 
 
-def simulate_catalog(n: int, seed: int = 0) -> tuple[Morphology, pd.DataFrame]:
-    """Latent morphology and the catalog (votes + truth) for ``n`` galaxies; no pixels yet."""
-    _check_args(n, 128)
-    morph_seq, vote_seq = np.random.SeedSequence(seed).spawn(2)
-    m = sample_morphology(n, np.random.default_rng(morph_seq))
+BLOCK = 1024
+"""Galaxies are drawn in blocks of this many, each from its own seed, so galaxy i of a seed is
+the same galaxy whatever the number asked for."""
+
+SIMULATOR_VERSION = 2
+"""Bumped whenever the same seed would give other galaxies (cached universes are then remade)."""
+
+
+def id_prefix(seed: int, survey: str = "decals") -> str:
+    """The start of every ``id_str`` of a universe: ``syn{seed}_`` (decals) or ``syn{seed}-{survey}_``."""
+    return f"syn{seed}_" if survey == "decals" else f"syn{seed}-{survey}_"
+
+
+MIXED = "mixed"
+"""A universe of every survey preset in turn: galaxy i is seen by preset ``i % len(SURVEYS)``."""
+
+
+def _block(seed: int, block: int, survey: str) -> tuple[Morphology, np.ndarray, np.ndarray, np.ndarray]:
+    """Morphology, true fractions, volunteer numbers and vote counts of one block of galaxies."""
+    if survey == MIXED:
+        parts = [_block(seed, block, name) for name in survey_names()]
+        rows = _interleave(len(parts))
+        m = concat_morphology([p[0] for p in parts]).take(rows)
+        return (m, *(np.concatenate([p[k] for p in parts])[rows] for k in (1, 2, 3)))  # type: ignore[return-value]
+    code = survey_names().index(survey)
+    morph_seq, vote_seq = np.random.SeedSequence([seed, block, code]).spawn(2)
+    m = sample_morphology(BLOCK, np.random.default_rng(morph_seq), survey)
     vote_rng = np.random.default_rng(vote_seq)
     fractions = true_fractions(m, vote_rng)
-    n_volunteers = draw_n_volunteers(n, vote_rng)
+    n_volunteers = draw_n_volunteers(BLOCK, vote_rng)
     counts = simulate_votes(fractions, n_volunteers, vote_rng)
+    return m, fractions, n_volunteers, counts
+
+
+def _interleave(k: int) -> np.ndarray:
+    """Rows of ``k`` stacked blocks in the order block0[0], block1[0], ..., block0[1], ... (BLOCK of them)."""
+    return (np.arange(BLOCK)[:, None] + BLOCK * np.arange(k)[None, :]).reshape(-1)[:BLOCK]
+
+
+def simulate_catalog(n: int, seed: int = 0, survey: str = "decals") -> tuple[Morphology, pd.DataFrame]:
+    """Latent morphology and the catalog (votes + truth) for ``n`` galaxies; no pixels yet.
+
+    ``survey`` (``decals`` or ``sdss``, see :mod:`.surveys`, or ``mixed``: each in turn) sets
+    how the sky looks. Galaxy
+    ``i`` depends only on ``seed``, ``survey`` and ``i``: asking for more galaxies appends.
+    """
+    _check_args(n, 128)
+    survey = survey if survey == MIXED else get_survey(survey).name
+    blocks = [_block(seed, b, survey) for b in range(-(-n // BLOCK))]
+    m = concat_morphology([b[0] for b in blocks]).take(slice(0, n))
+    fractions, n_volunteers, counts = (np.concatenate([b[k] for b in blocks])[:n] for k in (1, 2, 3))
     cols = decals_dr5.label_cols
+    prefix = id_prefix(seed, survey)
     parts = [
-        pd.DataFrame({"id_str": [f"syn{seed}_{i:06d}" for i in range(n)]}),
+        pd.DataFrame({"id_str": [f"{prefix}{i:06d}" for i in range(n)]}),
         pd.DataFrame(counts, columns=cols),
         pd.DataFrame({"total_votes": n_volunteers.astype(np.int64)}),
         pd.DataFrame(fractions, columns=[c + "_true_fraction" for c in cols]),
@@ -155,16 +206,18 @@ def _image_batches(m: Morphology, size: int, batch_size: int, progress: bool) ->
 
 
 def simulate(
-    n: int, size: int = 128, seed: int = 0, batch_size: int = _DEFAULT_BATCH, progress: bool = False
+    n: int, size: int = 128, seed: int = 0, batch_size: int = _DEFAULT_BATCH, progress: bool = False,
+    survey: str = "decals",
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    """Simulate ``n`` galaxies: uint8 images ``(n, size, size, 3)`` and their catalog.
+    """Simulate ``n`` galaxies as ``survey`` sees them: uint8 images ``(n, size, size, 3)`` and their catalog.
 
-    The same ``seed`` gives identical images and catalog whatever ``batch_size`` is.
+    The same ``seed`` gives identical images and catalog whatever ``batch_size`` is, and
+    galaxy ``i`` is the same whatever ``n`` is.
     """
     _check_args(n, size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    m, catalog = simulate_catalog(n, seed)
+    m, catalog = simulate_catalog(n, seed, survey)
     images = np.empty((n, size, size, 3), np.uint8)
     for start, batch in _image_batches(m, size, batch_size, progress):
         images[start : start + len(batch)] = batch
@@ -174,11 +227,6 @@ def simulate(
 def _save_png(args: tuple[Path, np.ndarray, int]) -> None:
     path, image, level = args
     Image.fromarray(image).save(path, compress_level=level)
-
-
-def _single_threaded_render() -> None:
-    """Initialiser of rendering processes: one FFT thread each, since the processes fill the cores."""
-    _render_module.FFT_WORKERS = 1
 
 
 def _render_and_save(m: Morphology, size: int, batch_size: int, paths: list[Path], level: int) -> int:
@@ -193,7 +241,7 @@ def _write_in_processes(
     m: Morphology, paths: list[Path], size: int, batch_size: int, level: int, processes: int, progress: bool
 ) -> None:
     chunk = max(batch_size, 512)
-    with ProcessPoolExecutor(max_workers=processes, initializer=_single_threaded_render) as pool, \
+    with ProcessPoolExecutor(max_workers=processes, initializer=use_one_thread) as pool, \
             tqdm(total=len(m), desc="rendering galaxies", unit="gal", disable=not progress) as bar:
         futures = [pool.submit(_render_and_save, m.take(slice(s, s + chunk)), size, batch_size, paths[s : s + chunk], level)
                    for s in range(0, len(m), chunk)]
@@ -223,6 +271,7 @@ def write_universe(
     compress_level: int = PNG_COMPRESS_LEVEL,
     workers: int = 2,
     processes: int = 1,
+    survey: str = "decals",
 ) -> Path:
     """Write ``out_dir/images/{id_str}.png``, ``catalog.parquet`` and ``metrics.json``.
 
@@ -237,7 +286,7 @@ def write_universe(
     t0 = time.perf_counter()
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    m, catalog = simulate_catalog(n, seed)
+    m, catalog = simulate_catalog(n, seed, survey)
     catalog.insert(1, "file_loc", ["images/" + i + ".png" for i in catalog["id_str"]])
     paths = [out / f for f in catalog["file_loc"]]
     if processes > 1:
@@ -251,10 +300,12 @@ def write_universe(
         "n": int(n),
         "size": int(size),
         "seed": int(seed),
+        "survey": survey if survey == MIXED else get_survey(survey).name,
+        "simulator_version": SIMULATOR_VERSION,
         "ring_fraction": float(catalog["ring"].mean()),
         "seconds": round(seconds, 3),
         "galaxies_per_second": round(n / seconds, 1),
         "processes": int(processes),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_metrics(out / "metrics.json", metrics, indent=2)
     return catalog_path

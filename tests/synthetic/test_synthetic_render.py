@@ -13,6 +13,11 @@ def morph():
     return sample_morphology(600, np.random.default_rng(11))
 
 
+def _isolated(m):
+    """The same galaxies without the faint stars and background galaxies around them."""
+    return replace(m, n_sources=0 * m.n_sources)
+
+
 @pytest.mark.parametrize("size", [64, 128])
 def test_images_are_uint8_with_black_sky_and_bright_centre(morph, size):
     images = render(morph.take(slice(0, 40)), size)
@@ -44,13 +49,15 @@ def test_edge_on_disks_are_more_elongated_than_face_on(morph):
     edge = np.flatnonzero(morph.edge_on & plain)[:15]
     face = np.flatnonzero(morph.is_disk & (morph.inclination < 40) & plain)[:15]
     assert len(edge) >= 8 and len(face) >= 8
-    q_edge = _second_moment_elongation(render_flux(morph.take(edge), 64))
-    q_face = _second_moment_elongation(render_flux(morph.take(face), 64))
+    q_edge = _second_moment_elongation(render_flux(_isolated(morph.take(edge)), 64))
+    q_face = _second_moment_elongation(render_flux(_isolated(morph.take(face)), 64))
     assert np.median(q_edge) < 0.45 < np.median(q_face)
 
 
 def test_rings_make_a_brightness_bump_at_the_ring_radius(morph):
-    ringed = morph.take(np.flatnonzero(morph.ring_type > 0)[:10])
+    resolved = (morph.ring_type > 0) & (morph.ring_radius > 8 * morph.psf_sigma)  # not blurred away by the seeing
+    ringed = morph.take(np.flatnonzero(resolved)[:10])
+    ringed = replace(ringed, ring_asymmetry=0 * ringed.ring_asymmetry)  # whole rings (partial ones: test_synthetic_surveys)
     without = replace(ringed, ring_type=np.zeros(len(ringed), int))
     size = 128
     diff = (render_flux(ringed, size) - render_flux(without, size)).sum(1)
@@ -84,7 +91,7 @@ def _azimuthal_scatter(m, size: int = 96) -> np.ndarray:
 
 def test_arms_modulate_the_disk_in_azimuth(morph):
     idx = np.flatnonzero((morph.n_arms >= 2) & (morph.inclination < 45) & (morph.bar_strength == 0))[:8]
-    quiet = morph.take(idx)
+    quiet = _isolated(morph.take(idx))
     spirals = replace(
         quiet, clump_flux=0 * quiet.clump_flux, star_flux=0 * quiet.star_flux, artifact=0 * quiet.artifact,
         companion=np.zeros(len(idx), bool), tidal=np.zeros(len(idx), bool), disturbance=0 * quiet.disturbance,
@@ -96,10 +103,13 @@ def test_arms_modulate_the_disk_in_azimuth(morph):
 
 def test_disks_are_bluer_than_ellipticals(morph):
     plain = (morph.artifact == 0) & ~morph.companion & (morph.star_flux.sum(1) == 0)
-    ell = morph.take(np.flatnonzero((morph.kind == 0) & plain)[:10])
-    spi = morph.take(np.flatnonzero((morph.n_arms > 0) & plain)[:10])
+    ell = _isolated(morph.take(np.flatnonzero((morph.kind == 0) & plain)[:10]))
+    spi = _isolated(morph.take(np.flatnonzero((morph.n_arms > 0) & plain)[:10]))
     colour = lambda m: (render_flux(m, 64)[:, 2].sum((1, 2)) / render_flux(m, 64)[:, 0].sum((1, 2)))  # noqa: E731
-    assert colour(spi).min() > colour(ell).max()
+    # colours overlap a little (galaxies scatter redder or bluer), but disks are bluer on the whole
+    blue_spi, blue_ell = colour(spi), colour(ell)
+    assert np.median(blue_spi) > np.median(blue_ell) + 0.08
+    assert (blue_spi > np.median(blue_ell)).mean() >= 0.8
 
 
 def test_same_seed_same_pixels_whatever_the_batch_size():
