@@ -62,7 +62,8 @@ rate=${rate:-2000}
 
 echo "== simulating $N $SURVEY galaxies (seed $SEED) at $(elapsed) s"
 universe="$GALZOO_CACHE/universes/n${N}_size128_seed${SEED}_${SURVEY}"
-$PY -m galzoo_tools.cli simulate --n "$N" --size 128 --seed "$SEED" --survey "$SURVEY" --out "$universe" --quiet
+[[ -f "$universe/catalog.parquet" ]] ||   # a rerun on a warm machine reuses it
+    $PY -m galzoo_tools.cli simulate --n "$N" --size 128 --seed "$SEED" --survey "$SURVEY" --out "$universe" --quiet
 n_train=$(( N * 8 / 10 ))
 # besides training: decoding every PNG into memory (~2,000 images/s on an H200 machine), a
 # validation pass per epoch, the final evaluation and packing
@@ -73,7 +74,7 @@ echo "== next stage at $(elapsed) s: $left s left at ~$rate images/s -> $epochs 
 mark start
 timeout $(( BUDGET + 20 - $(elapsed) )) $PY -m galzoo_tools.cli pretrain --simulate "$N" --survey "$SURVEY" --seed "$SEED" --scale small --image-size 128 \
     --epochs "$epochs" --batch-size "$BATCH" --lr "$LR" --init reference --half \
-    --out "$RUN" || echo "next stage FAILED"
+    --out "$RUN" --overwrite || echo "next stage FAILED"
 mark end
 if [[ ! -f "$RUN/history.json" && -f "$RUN/last_checkpoint.pt" ]]; then   # stopped before its evaluation
     $PY -c "import json, sys, torch; s = torch.load(sys.argv[1], map_location='cpu', weights_only=True)

@@ -23,6 +23,7 @@ A catalog without ``id_str`` gets one from the image file names (``images/ngc130
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,11 +35,12 @@ import pandas as pd
 from .schema import Schema, decals_dr5
 from .votes import VoteProblem, find_vote_problems
 
-__all__ = ["CatalogError", "read_catalog", "write_catalog", "check_image_files"]
+__all__ = ["CatalogError", "read_catalog", "read_table", "write_catalog", "check_image_files"]
 
 ImageCheck = bool | Literal["exists", "header", "full"]
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _MISSING_IMAGE = "image file missing"
+_EMPTY_IMAGE = "image file empty (0 bytes)"
 _UNREADABLE_IMAGE = "image file unreadable"
 _DUPLICATE_ID = "duplicate id_str"
 _BLANK_ID = "blank id_str"
@@ -59,7 +61,18 @@ class CatalogError(ValueError):
         return sorted(rows, key=str)
 
 
-def _load_table(path: Path) -> pd.DataFrame:
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A catalog file (CSV or parquet) as it is, unchecked; every error names the file and what to do.
+
+    A folder, a missing file, an unknown suffix, a file that does not parse and a CSV that is one
+    column because it is separated by semicolons (or tabs) are refused with that said.
+    """
+    path = Path(path).expanduser().absolute()
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in _SUFFIXES)
+        hint = f", e.g. {path / inside[0]}" if inside else ""
+        raise CatalogError(f"catalog {path} is a folder, not a catalog file; give the .csv or .parquet file "
+                           f"inside it{hint}")
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise CatalogError(
@@ -68,7 +81,22 @@ def _load_table(path: Path) -> pd.DataFrame:
         )
     if not path.is_file():
         raise FileNotFoundError(f"catalog {path} does not exist; check the path (cwd is {Path.cwd()})")
-    return pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    try:
+        df = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    except (ValueError, OSError) as err:  # pandas' ParserError, EmptyDataError; pyarrow's ArrowInvalid
+        reason = " ".join(str(err).split()) or type(err).__name__
+        fix = ("a comma-separated text file whose first line names the columns" if kind == "csv"
+               else "a parquet file; write it again with df.to_parquet(path)")
+        raise CatalogError(f"catalog {path} cannot be read as {kind} ({reason}); it must be {fix}") from err
+    if kind == "csv" and len(df.columns) == 1:
+        name = str(df.columns[0])
+        for sep, word in ((";", "semicolon"), ("\t", "tab")):
+            if sep in name:
+                raise CatalogError(
+                    f"catalog {path} reads as one column named {name[:60]!r}: it looks {word}-separated; save it "
+                    f"with commas, e.g. pd.read_csv(path, sep={sep!r}).to_csv(path, index=False), or as parquet"
+                )
+    return df
 
 
 def _default_image_root(catalog_dir: Path) -> Path:
@@ -119,20 +147,32 @@ def _unreadable(path: str, mode: str) -> bool:
     return False
 
 
+def _file_size(path: str) -> int:
+    """Size in bytes of a regular file, -1 when there is none (one ``stat``, as cheap as ``isfile``)."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return -1
+    return info.st_size if stat.S_ISREG(info.st_mode) else -1
+
+
 def check_image_files(file_locs: pd.Series, mode: ImageCheck = True) -> list[VoteProblem]:
-    """Problems with the image files: missing (always), unreadable (``"header"``/``"full"``).
+    """Problems with the image files: missing or empty (always), unreadable (``"header"``/``"full"``).
 
     ``True``/``"exists"`` only checks existence (fast even for 10^5 files); ``"header"`` opens
     each file's header with PIL; ``"full"`` decodes every image (slow, thorough).
     """
     if mode is False:
         return []
-    exists = np.fromiter((os.path.isfile(p) for p in file_locs), dtype=bool, count=len(file_locs))
+    sizes = np.fromiter((_file_size(p) for p in file_locs), dtype=np.int64, count=len(file_locs))
+    exists, empty = sizes >= 0, sizes == 0
     problems = []
     if not exists.all():
         problems.append(VoteProblem("file_loc", _MISSING_IMAGE, tuple(file_locs.index[~exists])))
+    if empty.any():
+        problems.append(VoteProblem("file_loc", _EMPTY_IMAGE, tuple(file_locs.index[empty])))
     if mode in ("header", "full"):
-        present = file_locs[exists]
+        present = file_locs[sizes > 0]
         with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
             bad = np.fromiter(pool.map(lambda p: _unreadable(p, str(mode)), present), dtype=bool, count=len(present))
         if bad.any():
@@ -143,7 +183,7 @@ def check_image_files(file_locs: pd.Series, mode: ImageCheck = True) -> list[Vot
 def _describe(problem: VoteProblem, df: pd.DataFrame, max_rows: int = 5) -> str:
     ids = None if problem.problem == _BLANK_ID else df["id_str"]  # a blank id names nothing
     text = "  " + problem.describe(ids, max_rows=max_rows)
-    if problem.problem in (_MISSING_IMAGE, _UNREADABLE_IMAGE) and problem.rows:
+    if problem.problem in (_MISSING_IMAGE, _EMPTY_IMAGE, _UNREADABLE_IMAGE) and problem.rows:
         text += f"\n      e.g. {df.loc[problem.rows[0], 'file_loc']}"
     return text
 
@@ -152,6 +192,7 @@ _HINTS = {
     _MISSING_IMAGE: "check that file_loc is right (relative paths are taken from the catalog's folder, "
     "or pass image_root=...)",
     _UNREADABLE_IMAGE: "re-download or re-save those images (PNG or JPEG)",
+    _EMPTY_IMAGE: "re-download or re-save those images (an empty file is left by an interrupted download or copy)",
     _BLANK_ID: "give every galaxy its id_str (rows are counted from 0 after the header), or drop those rows",
     _DUPLICATE_ID: "make id_str unique (e.g. df['id_str'] = df['id_str'] + '_' + df.index.astype(str))",
 }
@@ -180,7 +221,7 @@ def read_catalog(
         df, source, catalog_dir = path_or_df.copy(), "catalog (DataFrame)", Path.cwd()
     else:
         path = Path(path_or_df).expanduser().absolute()
-        df, source, catalog_dir = _load_table(path), f"catalog {path}", path.parent
+        df, source, catalog_dir = read_table(path), f"catalog {path}", path.parent
     root = Path(image_root).expanduser().absolute() if image_root is not None else None
 
     df["file_loc"] = _resolve_file_locs(df, source, catalog_dir, root)

@@ -17,17 +17,6 @@ import pandas as pd
 __all__ = ["add_anomaly", "run_anomaly"]
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise ValueError(f"catalog {path} does not exist")
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    raise ValueError(f"catalog {path}: use a .csv or .parquet file")
-
-
 def _scores(catalog: pd.DataFrame, column: str | None, persona: str | None) -> tuple[np.ndarray, str]:
     from .anomaly import SimulatedResearcher, persona_scores
 
@@ -43,12 +32,16 @@ def run_anomaly(args: argparse.Namespace) -> int:
         DEFAULT_KS, compress_features, make_learner, ranking_metrics, run_learner, SimulatedResearcher,
         unsupervised_metrics,
     )
+    from .catalog import read_table
+    from .cli_common import prepare_out_dir
     from .jsonio import write_metrics
     from .representations import align_embeddings, load_embeddings
 
     start = time.perf_counter()
+    _check_methods(args.methods)
+    prepare_out_dir(args.out, overwrite=args.overwrite)
     embeddings = load_embeddings(args.embeddings)
-    catalog = _read_table(args.catalog)
+    catalog = read_table(args.catalog)  # id_str and scores only: no images needed
     catalog = align_embeddings(embeddings, catalog, args.catalog)  # refuses repeated, blank or missing ids
     scores, source = _scores(catalog, args.interest_col, args.persona)
     is_interesting = scores >= args.interesting_at
@@ -77,7 +70,6 @@ def run_anomaly(args: argparse.Namespace) -> int:
         raise ValueError(f"--methods {args.methods!r} names no labelling strategy; include gp, astronomaly or random")
 
     method, learner, order = ranking
-    args.out.mkdir(parents=True, exist_ok=True)
     labelled = np.zeros(len(order), dtype=bool)
     labelled[learner.labelled] = True
     given = np.full(len(order), np.nan)
@@ -102,6 +94,17 @@ def run_anomaly(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_methods(text: str) -> None:
+    """``--methods`` names only labelling strategies (``LEARNERS``) and the unsupervised baselines."""
+    from .anomaly import LEARNERS
+    from .cli_common import UsageError
+
+    known = [*LEARNERS, "isolation_forest", "lof"]
+    unknown = [m.strip() for m in text.split(",") if m.strip() and m.strip() not in known]
+    if unknown:
+        raise UsageError(f"--methods: unknown method {unknown[0]!r}; choose from {', '.join(known)}")
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -111,6 +114,8 @@ def _positive_int(text: str) -> int:
 
 def add_anomaly(subparsers: argparse._SubParsersAction) -> None:
     """``galzoo anomaly``: personalised anomaly detection by active learning (notebook 05)."""
+    from .cli_common import add_overwrite_argument
+
     p = subparsers.add_parser(
         "anomaly",
         help="rank galaxies by a researcher's interest, learnt from a few labels (GP + expected improvement)",
@@ -130,5 +135,6 @@ def add_anomaly(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", default="gp,astronomaly,random,isolation_forest",
                    help="comma-separated: gp, astronomaly, random, isolation_forest, lof (default all but lof)")
     p.add_argument("--seed", type=int, default=0, help="seed for the first random batch and the forests")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds another run)")
+    add_overwrite_argument(p)
     p.set_defaults(func=run_anomaly)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cli_common import add_overwrite_argument
+
 __all__ = ["add_finetune"]
 
 
@@ -16,8 +18,10 @@ def _positive_int(text: str) -> int:
 
 
 def _run_finetune(args: argparse.Namespace) -> int:
+    from .cli_common import prepare_out_dir
     from .finetune import FinetuneConfig, finetune
 
+    prepare_out_dir(args.out, overwrite=args.overwrite)
     config = FinetuneConfig(blocks=args.blocks, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             balance=not args.no_balance, feature_scaling=args.feature_scaling)
     metrics = finetune(
@@ -72,6 +76,7 @@ def add_finetune(subparsers: argparse._SubParsersAction) -> None:
                    help="how the head sees the features: cosine (centred, each galaxy's vector scaled to one "
                         "length; best with few labels) or standardise (each feature to unit variance); "
                         "default cosine for classification, standardise for regression")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds another run)")
+    add_overwrite_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_finetune)

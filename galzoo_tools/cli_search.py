@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cli_common import add_overwrite_argument
+
 __all__ = ["add_embed", "add_search"]
 
 
@@ -30,11 +32,11 @@ def _non_negative_int(text: str) -> int:
 
 
 def _run_embed(args: argparse.Namespace) -> int:
+    from .cli_common import prepare_out_dir
     from .jsonio import write_metrics
     from .representations import embed_catalog, save_embeddings
 
-    if not args.catalog.is_file():
-        raise ValueError(f"catalog {args.catalog} does not exist")
+    prepare_out_dir(args.out, overwrite=args.overwrite)
     emb = embed_catalog(args.catalog, encoder=args.encoder, image_size=args.image_size, batch_size=args.batch_size,
                         tta=args.tta, num_workers=args.workers, progress=not args.quiet)
     path = save_embeddings(args.out / "embeddings.npz", emb.id_str, emb.features)
@@ -62,23 +64,29 @@ def add_embed(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tta", type=_non_negative_int, default=0,
                    help="average the features over this many extra rotated/flipped views (default 0)")
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: chosen for the device)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds another run)")
+    add_overwrite_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_embed)
 
 
 def _run_search(args: argparse.Namespace) -> int:
+    from .cli_common import UsageError, prepare_out_dir
     from .jsonio import write_metrics
     from .representations import load_embeddings
     from .similarity import SimilarityIndex, precision_at_k_per_tag
 
     if args.query is None and not args.evaluate:
-        raise ValueError("give --query ID to find a galaxy's neighbours, or --evaluate with --catalog")
+        raise UsageError("give --query ID to find a galaxy's neighbours, or --evaluate with --catalog")
+    if args.evaluate and args.catalog is None:
+        raise UsageError("--evaluate needs --catalog with a 'tags' column (';'-joined tags per galaxy)")
+    if args.out is not None:
+        prepare_out_dir(args.out, refuse_existing=False)  # it only adds metrics.json, e.g. beside the embeddings
+    emb = load_embeddings(args.embeddings)
     try:
-        emb = load_embeddings(args.embeddings)
         row = emb.row(args.query) if args.query is not None else None
-    except (FileNotFoundError, KeyError) as err:
-        raise ValueError(str(err).strip("'\"")) from err
+    except KeyError as err:
+        raise ValueError(f"{err.args[0]} in {emb.info.get('path', args.embeddings)}") from err
     index = SimilarityIndex(emb.features, metric=args.metric)
     metrics: dict = {"n": len(emb), "dims": emb.dims, "metric": args.metric, "k": args.k}
     if row is not None:
@@ -88,8 +96,6 @@ def _run_search(args: argparse.Namespace) -> int:
             print(f"{rank:4d}  {emb.id_str[other]}  {distance:.4f}")
         metrics["neighbours"] = {str(emb.id_str[o]): float(d) for o, d in zip(found[0], distances[0])}
     if args.evaluate:
-        if args.catalog is None:
-            raise ValueError("--evaluate needs --catalog with a 'tags' column (';'-joined tags per galaxy)")
         import pandas as pd
 
         from .catalog import read_catalog
@@ -107,7 +113,6 @@ def _run_search(args: argparse.Namespace) -> int:
         print(f"search: mean precision@{args.k} over {len(table)} tags = {mean:.3f} (chance {table['chance'].mean():.3f})")
         metrics.update({f"mean_precision@{args.k}": float(mean), "tags": table.round(4).to_dict(orient="index")})
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         write_metrics(args.out / "metrics.json", metrics)
     return 0
 

@@ -26,6 +26,7 @@ __all__ = [
     "cache_dir",
     "catalog_path",
     "set_cpu_threads",
+    "default_file_mode",
 ]
 
 
@@ -70,18 +71,48 @@ def get_scale(scale: str | Scale | None = None) -> Scale:
 
 
 def get_device(prefer: str | None = None):
-    """CUDA if available, else Apple MPS, else CPU (``prefer`` or ``$GALZOO_DEVICE`` overrides)."""
+    """CUDA if available, else Apple MPS, else CPU (``prefer`` or ``$GALZOO_DEVICE`` overrides).
+
+    A device asked for that this machine lacks (``cuda`` without a CUDA GPU, ``cuda:3`` with two
+    GPUs, ``mps`` off a Mac) is a ``ValueError`` saying so, not a failure deep inside torch.
+    """
     import torch
 
     wanted = prefer or os.environ.get("GALZOO_DEVICE")
     if wanted:
-        return torch.device(wanted)
+        return _usable_device(wanted, "the device argument" if prefer else "GALZOO_DEVICE")
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _usable_device(wanted: str, where: str):
+    import torch
+
+    fix = "unset GALZOO_DEVICE (the best device is then chosen) or set it to cpu" if where == "GALZOO_DEVICE" \
+        else "pick one this machine has, e.g. cpu"
+    try:
+        device = torch.device(wanted)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(f"{where}={wanted!r} is not a device torch knows (e.g. cpu, cuda, cuda:1, mps); "
+                         f"{fix}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "built without CUDA"
+            raise ValueError(f"{where}={wanted!r} but this machine has no usable CUDA GPU (torch {torch.__version__}, "
+                             f"{build}); {fix}")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"{where}={wanted!r} but this machine has {count} CUDA GPU(s) "
+                             f"(cuda:0 to cuda:{count - 1}); {fix}")
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"{where}={wanted!r} but Apple's MPS is not available here; {fix}")
+    return device
 
 
 def seed_everything(seed: int = 42) -> np.random.Generator:
@@ -118,6 +149,17 @@ def set_cpu_threads(n: int | None = None) -> int:
     return n
 
 
+def default_file_mode() -> int:
+    """The mode ``open()`` gives a new file: ``0o666`` less the process's umask (``0o644`` usually).
+
+    For files written by libraries that make them private (``tempfile.mkstemp``, safetensors):
+    ``os.chmod(path, default_file_mode())`` makes them as readable as the rest of a run.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def repo_root() -> Path:
     """The folder holding ``galzoo_tools`` (the repository root for an editable install)."""
     return Path(__file__).resolve().parent.parent
@@ -129,9 +171,20 @@ def data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where downloads and generated universes go (``$GALZOO_CACHE``, default ``~/.cache/galzoo``)."""
-    path = Path(os.environ.get("GALZOO_CACHE", Path.home() / ".cache" / "galzoo"))
-    path.mkdir(parents=True, exist_ok=True)
+    """Where downloads and generated universes go (``$GALZOO_CACHE``, default ``~/.cache/galzoo``).
+
+    Created if needed; a path that cannot be created or written is a ``ValueError`` saying how to fix it.
+    """
+    configured = os.environ.get("GALZOO_CACHE")
+    path = Path(configured).expanduser() if configured else Path.home() / ".cache" / "galzoo"
+    where = f"GALZOO_CACHE={configured}" if configured else f"the cache folder {path} (set GALZOO_CACHE to move it)"
+    fix = "point GALZOO_CACHE at a folder you can write to"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{where} cannot be used: {err.strerror or err}; {fix}") from err
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"{where} cannot be used: it is not writable; {fix}")
     return path
 
 

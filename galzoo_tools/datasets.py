@@ -66,8 +66,8 @@ def decode_image(path: str | os.PathLike, channels: int = 3) -> torch.Tensor:
     return torch.from_numpy(_decode_array(path, channels))
 
 
-def _decode_array(path: str | os.PathLike, channels: int = 3) -> np.ndarray:
-    """:func:`decode_image` as a numpy array ``(channels, H, W)``."""
+def _decode_array(path: str | os.PathLike, channels: int = 3, id_str: str | None = None) -> np.ndarray:
+    """:func:`decode_image` as a numpy array ``(channels, H, W)``; ``id_str`` names the galaxy in errors."""
     from PIL import Image
 
     if channels not in (1, 3):
@@ -80,13 +80,15 @@ def _decode_array(path: str | os.PathLike, channels: int = 3) -> np.ndarray:
                 img = Image.fromarray(((arr - arr.min()) / span * 255).round().astype(np.uint8))
             arr = np.array(img.convert("RGB" if channels == 3 else "L"))
     except Exception as err:
-        raise OSError(f"cannot read image {path}: {err}. Re-save it as PNG or JPEG, or drop that row.") from err
+        who = f" (id_str {id_str!r})" if id_str is not None else ""
+        raise OSError(f"cannot read image {path}{who}: {err}. Re-save it as PNG or JPEG, or drop that galaxy's "
+                      "row from the catalog.") from err
     return arr[None] if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
-def _decode_many(paths: list[str], channels: int) -> list[np.ndarray]:
+def _decode_many(paths: list[str], channels: int, ids: list[str | None] | None = None) -> list[np.ndarray]:
     """Decode a chunk of images in a worker process (numpy only: no torch state is touched)."""
-    return [_decode_array(path, channels) for path in paths]
+    return [_decode_array(path, channels, i) for path, i in zip(paths, ids or [None] * len(paths), strict=True)]
 
 
 class _MatchChannels(torch.nn.Module):
@@ -230,6 +232,7 @@ class GalaxyDataset(Dataset):
             raise ValueError(f"channels must be 1 or 3, not {channels}")
         self.catalog = catalog.reset_index(drop=True)
         self.file_locs: list[str] = self.catalog["file_loc"].astype(str).tolist()
+        self._ids: list[str] | None = self.catalog["id_str"].astype(str).tolist() if "id_str" in self.catalog else None
         self.channels = channels
         self.transform = transform if transform is not None or size is None else eval_transform(size, channels)
         if label_cols is None and schema is not None:
@@ -269,10 +272,15 @@ class GalaxyDataset(Dataset):
         cached = self._cache.get(index)
         if cached is not None:
             return cached
-        image = decode_image(self.file_locs[index], self.channels)
+        image = self._decode(index)
         if self.cache_enabled:
             self._cache[index] = image
         return image
+
+    def _decode(self, index: int) -> torch.Tensor:
+        """Decode image ``index``; an unreadable file is an ``OSError`` naming it and its galaxy's id_str."""
+        galaxy = self._ids[index] if self._ids is not None else None
+        return torch.from_numpy(_decode_array(self.file_locs[index], self.channels, galaxy))
 
     def preload(self, num_threads: int | None = None, processes: int | None = None) -> None:
         """Decode every image into the cache now.
@@ -289,14 +297,16 @@ class GalaxyDataset(Dataset):
         if processes > 1:
             chunks = [todo[k : k + 256] for k in range(0, len(todo), 256)]
             with ProcessPoolExecutor(max_workers=processes) as pool:
+                ids = self._ids
                 decoded = pool.map(_decode_many, [[self.file_locs[i] for i in c] for c in chunks],
-                                   [self.channels] * len(chunks))
+                                   [self.channels] * len(chunks),
+                                   [[ids[i] for i in c] if ids is not None else None for c in chunks])
                 for chunk, arrays in zip(chunks, decoded, strict=True):
                     for i, array in zip(chunk, arrays, strict=True):
                         self._cache[i] = torch.from_numpy(array)
             return
         with ThreadPoolExecutor(max_workers=num_threads or min(16, os.cpu_count() or 1)) as pool:
-            images = pool.map(lambda i: decode_image(self.file_locs[i], self.channels), todo)
+            images = pool.map(self._decode, todo)
             for i, image in zip(todo, images, strict=True):
                 self._cache[i] = image
 

@@ -12,6 +12,7 @@ reader can run them one at a time; :func:`pretrain` strings them together and wr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -169,7 +170,9 @@ def pretrain(
     Simulated galaxies (seen as ``survey`` sees them) are written once to
     ``cache_dir()/universes/`` and reused. ``half``
     stores the best model in float16 (half the file size). Returns the metrics also written
-    to ``OUT/metrics.json``.
+    to ``OUT/metrics.json``. ``resume`` continues ``OUT/last_checkpoint.pt``, and refuses
+    (``ValueError`` naming the keys) when that run had another catalog, split, seed, learning
+    rate, number of epochs, backbone, image size or channels.
     """
     from .catalog import read_catalog
     from .augment import BatchAugment
@@ -177,7 +180,7 @@ def pretrain(
     from .evaluation import vote_mae_report
     from .jsonio import write_metrics
     from .models import load_model, save_model
-    from .training import TrainConfig, distributed_context, evaluate_loss, fit
+    from .training import CHECKPOINT_NAME, TrainConfig, check_resume_settings, distributed_context, evaluate_loss, fit
 
     preset = get_scale(scale)
     image_size = image_size or preset.image_size
@@ -196,13 +199,24 @@ def pretrain(
             torch.distributed.barrier()
         catalog = universe / "catalog.parquet"
         trained_on = f"synthetic universe: galzoo simulate --n {n} --size {image_size} --seed {seed} --survey {survey}"
+        catalog_setting = trained_on
     else:
         trained_on = str(catalog) if not isinstance(catalog, pd.DataFrame) else "a DataFrame"
+        catalog_setting = (trained_on if isinstance(catalog, pd.DataFrame)
+                           else str(Path(catalog).expanduser().absolute()))
     table = read_catalog(catalog, schema=decals_dr5)
     train, val, test = split_catalog(table, seed=seed)
+    split = pd.concat([frame[["id_str"]].assign(split=name) for name, frame in
+                       (("train", train), ("val", val), ("test", test))])
+    # what a resumed run must share with the run it continues (checked before anything is written)
+    settings = {
+        "catalog": catalog_setting,
+        "split": hashlib.sha256(split.to_csv(index=False).encode()).hexdigest()[:16],
+        "seed": seed, "lr": lr, "epochs": epochs, "backbone": backbone, "image_size": image_size, "channels": channels,
+    }
+    if resume:
+        check_resume_settings(out_dir / CHECKPOINT_NAME, settings, warn=False)  # fit() warns if it has none
     if ctx.is_main:
-        split = pd.concat([frame[["id_str"]].assign(split=name) for name, frame in
-                           (("train", train), ("val", val), ("test", test))])
         split.to_csv(out_dir / "split.csv", index=False)
 
     # images stay uint8 at the model's size until they reach the device; augmentation happens there
@@ -218,7 +232,8 @@ def pretrain(
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, num_workers=num_workers)
     result = fit(model, train_data, val_data, out_dir, config, schema=decals_dr5, resume=resume,
-                 device=device, progress=progress, on_best=save_best, augment=BatchAugment(image_size))
+                 device=device, progress=progress, on_best=save_best, augment=BatchAugment(image_size),
+                 settings=settings)
     if not ctx.is_main:
         return {}
 

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .config import get_device, get_scale
+from .config import default_file_mode, get_device, get_scale
 from .cpu_memory import keep_freed_memory
 
 __all__ = [
@@ -325,6 +325,7 @@ def save_embeddings(path: str | os.PathLike[str], ids: Sequence[str] | np.ndarra
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez(file, id_str=emb.id_str, features=emb.features)
+        os.chmod(tmp, default_file_mode())  # mkstemp makes it private (0600); the rest of a run is readable by all
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -337,13 +338,16 @@ def load_embeddings(path: str | os.PathLike[str]) -> Embeddings:
     target = _npz_path(path)
     if not target.is_file():
         raise FileNotFoundError(f"{target} not found; write it with `galzoo embed --out DIR` or save_embeddings()")
+    if target.stat().st_size == 0:
+        raise ValueError(f"{target} is empty (0 bytes), as an interrupted copy leaves it; copy it again, or "
+                         "write it again with `galzoo embed --out DIR`")
     try:
         with np.load(target, allow_pickle=False) as data:
             missing = {"id_str", "features"} - set(data.files)
             if missing:
                 raise KeyError(f"lacks array(s) {sorted(missing)}, holds {data.files}")
             ids, features = data["id_str"], data["features"]
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{target} is not an embeddings file ({err}); re-create it with save_embeddings") from err
     return Embeddings(ids, features, {"path": str(target)})
 

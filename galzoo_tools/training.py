@@ -42,6 +42,8 @@ __all__ = [
     "DistributedContext",
     "distributed_context",
     "DeviceBatches",
+    "read_checkpoint",
+    "check_resume_settings",
 ]
 
 CHECKPOINT_NAME = "last_checkpoint.pt"
@@ -277,6 +279,54 @@ def _atomic_save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def read_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
+    """The training state :func:`fit` saved to ``path``; a damaged file is a ``ValueError`` naming it."""
+    path = Path(path)
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for a bad file
+        raise ValueError(
+            f"cannot read the checkpoint {path} ({' '.join(str(err).split())[:200]}); it is damaged or "
+            "truncated: delete it and start the run afresh (without resume)"
+        ) from err
+
+
+def check_resume_settings(state_or_path: dict | str | os.PathLike, settings: dict | None,
+                          where: str | os.PathLike | None = None, warn: bool = True) -> None:
+    """Refuse to resume a run whose checkpoint recorded other ``settings`` than these.
+
+    ``state_or_path`` is a checkpoint written by :func:`fit` (or its path: nothing happens
+    when there is no file; ``where`` names a state in messages). A key both record with
+    different values is a ``ValueError`` naming every such key with both values; keys only one
+    side records are not compared. A checkpoint without settings (from an older galzoo)
+    resumes with a warning (unless ``warn=False``).
+    """
+    if settings is None:
+        return
+    where = where if where is not None else "the checkpoint"
+    if not isinstance(state_or_path, dict):
+        where = Path(state_or_path)
+        if not where.exists():
+            return
+        state_or_path = read_checkpoint(where)
+    recorded = state_or_path.get("settings")
+    if recorded is None:
+        if not warn:
+            return
+        warnings.warn(f"{where} records no settings (written by an older galzoo), so resuming cannot check "
+                      "that they match this run's", UserWarning, stacklevel=2)
+        return
+    differ = [k for k in settings if k in recorded and recorded[k] != settings[k]]
+    if differ:
+        said = "; ".join(f"{k}: {recorded[k]!r} then, {settings[k]!r} now" for k in differ)
+        raise ValueError(
+            f"cannot resume: {where} was written with other settings ({said}); resume with the settings it "
+            "was started with, or start a new run (another output folder, or galzoo pretrain --overwrite)"
+        )
+
+
 @keep_freed_memory()
 def fit(
     model: nn.Module,
@@ -291,6 +341,7 @@ def fit(
     on_best: Callable[[nn.Module, dict], None] | None = None,
     on_step: Callable[[int, float], None] | None = None,
     augment: nn.Module | None = None,
+    settings: dict | None = None,
 ) -> TrainResult:
     """Train ``model`` (images → concentrations) on ``train_data`` (image, vote counts) pairs.
 
@@ -299,7 +350,9 @@ def fit(
     called with the model and the epoch's record whenever validation loss improves (use it to
     save the best model). ``on_step(step, loss)`` is called after every optimiser step.
     ``augment`` (e.g. :class:`galzoo_tools.augment.BatchAugment`) transforms each training
-    batch on the device; validation batches are never augmented.
+    batch on the device; validation batches are never augmented. ``settings`` (plain values,
+    e.g. the catalog, seed and learning rate) are saved in the checkpoint; resuming with other
+    values for any of them is a ``ValueError`` (:func:`check_resume_settings`).
     """
     config = config or TrainConfig()
     ctx = distributed_context()
@@ -364,7 +417,10 @@ def fit(
     result.cache_seconds = cache_seconds
     start_epoch, bad_epochs, train_images, train_seconds = 0, 0, 0, 0.0
     if resume and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        state = read_checkpoint(checkpoint_path, device)
+        check_resume_settings(state, settings, checkpoint_path)
+        if "settings" in state and settings is not None:
+            settings = {**state["settings"], **settings}  # keep what an older run recorded and this one did not
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -459,6 +515,7 @@ def fit(
                     "train_images": train_images,
                     "train_seconds": train_seconds,
                     "config": asdict(config),
+                    **({"settings": settings} if settings is not None else {}),
                 },
                 checkpoint_path,
             )

@@ -49,3 +49,31 @@ def test_simulate_rejects_bad_arguments(tmp_path, args):
 def test_no_subcommand_is_an_error():
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_simulate_refuses_a_folder_holding_a_universe_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "universe"
+    assert main(["simulate", "--n", "6", "--size", "32", "--seed", "1", "--out", str(out), "--quiet"]) == 0
+    first = (out / "catalog.parquet").read_bytes()
+    capsys.readouterr()
+    # a second universe into the same folder: refused, and the first is left as it was
+    assert main(["simulate", "--n", "4", "--size", "40", "--seed", "2", "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"galzoo simulate: error: --out {out} already holds another run") and "--overwrite" in err
+    assert (out / "catalog.parquet").read_bytes() == first and len(list((out / "images").iterdir())) == 6
+    # --overwrite replaces it whole: no orphan images of the first universe's size are left
+    assert main(["simulate", "--n", "4", "--size", "40", "--seed", "2", "--out", str(out), "--quiet", "--overwrite"]) == 0
+    catalog = pd.read_parquet(out / "catalog.parquet")
+    images = sorted((out / "images").iterdir())
+    assert len(catalog) == 4 and [p.name for p in images] == sorted(f"{i}.png" for i in catalog["id_str"])
+    assert all(Image.open(p).size == (40, 40) for p in images)
+    assert json.loads((out / "metrics.json").read_text())["size"] == 40
+
+
+def test_every_subcommand_with_out_has_overwrite():
+    from galzoo_tools.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name in ("simulate", "pretrain", "predict", "embed", "anomaly", "finetune"):
+        options = {o for action in commands[name]._actions for o in action.option_strings}
+        assert {"--out", "--overwrite"} <= options, name

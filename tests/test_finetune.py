@@ -275,6 +275,9 @@ def test_save_and_load_give_the_same_predictions(tmp_path):
     images, y = ring_images(12)
     fit_finetune(model, images, y, FinetuneConfig(mode="linear"), device="cpu")
     save_finetuned(model, tmp_path / "model", {"image_size": 32})
+    from galzoo_tools.config import default_file_mode  # readable like the rest of a run, not 0600
+
+    assert (tmp_path / "model" / "model.safetensors").stat().st_mode & 0o777 == default_file_mode()
     loaded = load_finetuned(tmp_path / "model", device="cpu")
     assert loaded.classes == ["no", "yes"] and loaded.task == "binary" and loaded.feature_scaling == "cosine"
     first = predict_catalog(model, catalog, 32, label_col="ring")

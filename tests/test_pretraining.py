@@ -20,9 +20,13 @@ METRIC_KEYS = {"val_loss", "vote_mae", "baseline_vote_mae", "oracle_vote_mae", "
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cache):
     out = tmp_path_factory.mktemp("pretrain")
-    cache = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GALZOO_CACHE", str(cache))
         mp.setenv("GALZOO_OFFLINE", "1")
@@ -44,6 +48,43 @@ def test_pretrain_writes_the_contracted_artefacts(trained, capsys):
     assert config["image_size"] == 32 and config["backbone"] == "efficientnet_lite0"
     split = pd.read_csv(trained / "split.csv")
     assert set(split["split"]) == {"train", "val", "test"} and split["id_str"].is_unique
+
+
+TRAINED_ARGS = ["pretrain", "--simulate", "80", "--image-size", "32", "--epochs", "2", "--batch-size", "16", "--quiet"]
+
+
+def _written(folder):
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+
+def test_the_checkpoint_records_the_settings_a_resume_must_share(trained):
+    settings = torch.load(trained / "last_checkpoint.pt", weights_only=True)["settings"]
+    assert {"catalog", "seed", "split", "lr", "epochs", "backbone", "image_size"} <= set(settings)
+    assert settings["lr"] == 1e-3 and settings["epochs"] == 2 and settings["image_size"] == 32
+    assert settings["catalog"].startswith("synthetic universe: galzoo simulate --n 80 --size 32")
+
+
+def test_pretrain_refuses_an_out_holding_a_finished_run(trained, capsys):
+    before = _written(trained)
+    assert main([*TRAINED_ARGS, "--out", str(trained)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"galzoo pretrain: error: --out {trained} already holds another run")
+    assert "--overwrite" in err and "--resume" in err and "Traceback" not in err
+    assert _written(trained) == before
+
+
+def test_resume_with_other_settings_is_refused_naming_them(trained, cache, capsys, monkeypatch):
+    monkeypatch.setenv("GALZOO_CACHE", str(cache))  # the same universe: only lr and epochs differ
+    monkeypatch.setenv("GALZOO_OFFLINE", "1")
+    before = _written(trained)
+    args = [*TRAINED_ARGS, "--lr", "0.01", "--epochs", "3", "--resume", "--out", str(trained)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "cannot resume" in err and "last_checkpoint.pt" in err
+    assert "lr: 0.001 then, 0.01 now" in err and "epochs: 2 then, 3 now" in err
+    assert "seed" not in err.split("settings (")[1].split(")")[0]  # only the keys that differ
+    assert _written(trained) == before  # refused before anything was written: split.csv too
 
 
 def test_pretrain_with_fewer_galaxies_than_a_batch_trains_every_epoch(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.training import CHECKPOINT_NAME, TrainConfig, fit
+from galzoo_tools.training import CHECKPOINT_NAME, TrainConfig, check_resume_settings, fit
 
 
 class TinyConcentrationNet(nn.Module):
@@ -229,3 +229,45 @@ def test_no_training_galaxies_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no training galaxies"):
         fit(TinyConcentrationNet(), empty, vote_data(8, 1), tmp_path, config(epochs=1), device="cpu", progress=False)
     assert not (tmp_path / CHECKPOINT_NAME).exists()
+
+
+SETTINGS = {"catalog": "/data/catalog.parquet", "seed": 3, "split": "abc123", "lr": 3e-3, "epochs": 2,
+            "backbone": "tiny", "image_size": 16}
+
+
+def test_resume_refuses_a_checkpoint_written_with_other_settings(tmp_path):
+    torch.manual_seed(0)
+    fit(TinyConcentrationNet(), vote_data(32), vote_data(8, 1), tmp_path, config(epochs=1), device="cpu",
+        progress=False, settings=SETTINGS)
+    state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
+    assert state["settings"] == SETTINGS
+    other = {**SETTINGS, "lr": 1e-2, "image_size": 24}
+    with pytest.raises(ValueError, match=r"cannot resume: .*last_checkpoint.pt.*lr: 0.003 then, 0.01 now; "
+                                         r"image_size: 16 then, 24 now") as refused:
+        fit(TinyConcentrationNet(), vote_data(32), vote_data(8, 1), tmp_path, config(epochs=2), device="cpu",
+            progress=False, resume=True, settings=other)
+    assert "seed" not in str(refused.value) and "catalog" not in str(refused.value)
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["epoch"] == 0  # nothing trained on
+    with pytest.raises(ValueError, match="epochs: 2 then, 3 now"):
+        check_resume_settings(tmp_path / CHECKPOINT_NAME, {**SETTINGS, "epochs": 3})
+    check_resume_settings(tmp_path / CHECKPOINT_NAME, SETTINGS)  # the same settings: resumes
+    check_resume_settings(tmp_path / "nowhere.pt", other)  # no checkpoint yet: nothing to compare
+
+
+def test_an_old_checkpoint_without_settings_resumes_with_a_warning(tmp_path):
+    torch.manual_seed(0)
+    fit(TinyConcentrationNet(), vote_data(32), vote_data(8, 1), tmp_path, config(epochs=1), device="cpu",
+        progress=False)
+    assert "settings" not in torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
+    with pytest.warns(UserWarning, match="records no settings"):
+        result = fit(TinyConcentrationNet(), vote_data(32), vote_data(8, 1), tmp_path, config(epochs=2),
+                     device="cpu", progress=False, resume=True, settings=SETTINGS)
+    assert result.epochs_run == 2
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["settings"] == SETTINGS  # recorded from now on
+
+
+def test_a_damaged_checkpoint_is_named(tmp_path):
+    (tmp_path / CHECKPOINT_NAME).write_bytes(b"PK\x03\x04 not really a checkpoint")
+    with pytest.raises(ValueError, match=r"cannot read the checkpoint .*last_checkpoint.pt.*damaged or truncated"):
+        fit(TinyConcentrationNet(), vote_data(32), vote_data(8, 1), tmp_path, config(epochs=1), device="cpu",
+            progress=False, resume=True)

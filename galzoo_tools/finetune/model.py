@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import __version__
+from ..config import default_file_mode
 from ..models.normalise import InputNormaliser
 
 __all__ = [
@@ -293,6 +294,7 @@ def save_finetuned(model: FinetuneModel, folder: str | os.PathLike[str], extra: 
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     safetensors.torch.save_file(state, str(folder / "model.safetensors"), metadata={"format": FINETUNED_FORMAT})
+    os.chmod(folder / "model.safetensors", default_file_mode())  # safetensors writes it private (0600)
     versions = {"galzoo_tools": __version__, "torch": torch.__version__, "timm": timm.__version__}
     config = {**json.loads(json.dumps(extra or {})), **model.config(), "versions": versions}
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")

@@ -19,7 +19,7 @@ import timm
 import torch
 
 from .. import __version__
-from ..config import get_device
+from ..config import default_file_mode, get_device
 from ..schema import Schema, get_schema
 from .sources import CHECKPOINT_FORMAT
 from .zoo_model import ZooModel
@@ -78,6 +78,7 @@ def save_model(
         state[key] = tensor.contiguous().clone()
     if file_format == "safetensors":
         safetensors.torch.save_file(state, str(folder / weights_name), metadata={"format": CHECKPOINT_FORMAT})
+        os.chmod(folder / weights_name, default_file_mode())  # safetensors writes it private (0600)
     else:
         torch.save(state, folder / weights_name)
     for other in WEIGHT_FILES:
@@ -125,7 +126,14 @@ def _weights_file(path: Path, config: dict[str, Any]) -> Path:
 
 def _read_weights(file: Path) -> dict[str, torch.Tensor]:
     if file.suffix == ".safetensors":
-        return safetensors.torch.load_file(str(file), device="cpu")
+        try:
+            return safetensors.torch.load_file(str(file), device="cpu")
+        except (safetensors.SafetensorError, OSError) as err:
+            size = file.stat().st_size if file.exists() else 0
+            raise ValueError(
+                f"cannot read the weights {file} ({size} bytes): {err}; the file is damaged or truncated "
+                "(an interrupted copy, download or save): copy or save the model again"
+            ) from err
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, ... for bad files

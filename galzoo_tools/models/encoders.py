@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 import timm
 import torch
+from safetensors import SafetensorError
 from torch import nn
 
 from ..config import get_device
@@ -170,7 +171,7 @@ def build_encoder(
             encoder = timm.create_model(
                 f"local-dir:{resolved.location}", pretrained=True, num_classes=0, **chans_kwargs, **timm_kwargs
             )
-        except (OSError, RuntimeError, ValueError, KeyError) as err:
+        except (OSError, RuntimeError, ValueError, KeyError, SafetensorError) as err:
             raise ValueError(
                 f"could not load the timm model folder {resolved.location}: {err}. It should hold config.json "
                 "and model.safetensors as written by timm.models.save_for_hf(model, folder, safe_serialization=True)."

@@ -13,6 +13,7 @@ names mean the same thing in notebooks, the CLI and tests:
 ``"reference"``               the committed reference model, ``data_dir()/reference_model``
                               (or its ``model/`` subfolder, as ``galzoo pretrain --out`` writes)
 a folder path                 a galzoo checkpoint written by :func:`save_model`
+                              (or a ``galzoo pretrain --out`` folder: its ``model/``)
                               (a timm folder given as a plain path also works)
 ============================  ==========================================================
 
@@ -76,12 +77,21 @@ def reference_model_dir() -> Path:
 
 
 def _folder_kind(path: Path, name: str) -> ModelSource:
+    if path.is_file() and not (path.parent / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{path} is a file, not a model folder; give the folder that holds config.json and "
+            "model.safetensors, e.g. DIR/model for a `galzoo pretrain --out DIR` run"
+        )
     folder = path.parent if path.is_file() else path
     config = folder / "config.json"
     if not config.is_file():
+        if (folder / "model" / "config.json").is_file():  # a `galzoo pretrain --out` folder: its model/
+            return _folder_kind(folder / "model", name)
+        what = "is empty" if folder.is_dir() and not any(folder.iterdir()) else "holds no model"
         raise FileNotFoundError(
-            f"{config} not found: a model folder needs config.json next to its weights. A galzoo "
-            "checkpoint is written by galzoo_tools.models.save_model(model, folder, config); a timm "
+            f"{config} not found: {folder} {what}, and a model folder needs config.json next to its weights. "
+            "A galzoo checkpoint is written by `galzoo pretrain --out DIR` (into DIR/model) or "
+            "galzoo_tools.models.save_model(model, folder, config); a timm "
             "folder by timm.models.save_for_hf(model, folder, safe_serialization=True)."
         )
     try:
@@ -92,6 +102,12 @@ def _folder_kind(path: Path, name: str) -> ModelSource:
         return ModelSource("checkpoint", str(path), name)
     if isinstance(fields, dict) and "architecture" in fields:
         return ModelSource("local-dir", str(folder), name)
+    if isinstance(fields, dict) and fields.get("format") == "galzoo-finetuned":
+        raise ValueError(
+            f"{config} is a fine-tuned classifier (written by galzoo finetune), not a model of the vote "
+            "questions or an encoder; load it with galzoo_tools.finetune.load_finetuned, or give the model "
+            "it was fine-tuned from"
+        )
     raise ValueError(
         f"{config} is neither a galzoo checkpoint (format={CHECKPOINT_FORMAT!r}) nor a timm model "
         "config (with 'architecture'); re-save the model with galzoo_tools.models.save_model"
@@ -146,5 +162,8 @@ def resolve_model_source(name: str | os.PathLike[str]) -> ModelSource:
                 "'hf_hub:owner/name', 'local-dir:/path', 'reference' or a checkpoint folder"
             )
     if not path.exists():
-        raise FileNotFoundError(f"model folder {path} does not exist; give a folder written by save_model")
+        raise FileNotFoundError(
+            f"model folder {path} does not exist; give 'reference' or a folder written by "
+            "`galzoo pretrain --out DIR` (DIR/model) or save_model"
+        )
     return _folder_kind(path, str(name))
