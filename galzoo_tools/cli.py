@@ -153,13 +153,17 @@ def add_pretrain(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
+    from .cli_common import prepare_out_dir, step_notes
+
+    note = step_notes("predict", args.quiet)  # the steps before the progress bar take 10-40 s: say what they do
+    prepare_out_dir(args.out, overwrite=args.overwrite)
+    note(f"reading the catalog {args.catalog}")
+
     from .catalog import read_catalog
-    from .cli_common import prepare_out_dir
     from .jsonio import write_metrics
     from .models import load_model, read_model_config, resolve_model_source
     from .pretraining import predict_catalog
 
-    prepare_out_dir(args.out, overwrite=args.overwrite)
     catalog = read_catalog(args.catalog, schema=None, require_votes=False)
     source = resolve_model_source(str(args.model))
     if source.kind != "checkpoint":
@@ -171,9 +175,11 @@ def _run_predict(args: argparse.Namespace) -> int:
             "`galzoo pretrain --init` and `galzoo finetune --init`"
         )
     folder = source.location
+    note(f"{len(catalog)} galaxies; loading the model {folder}")
     model = load_model(folder)
     config = read_model_config(folder)
     image_size = args.image_size or int(config.get("image_size", 128))
+    note(f"reading {len(catalog)} images at {image_size}px and predicting")
     predictions = predict_catalog(model, catalog, image_size, args.batch_size, mc_samples=args.mc_samples,
                                   channels=int(config.get("in_chans", 3)), progress=not args.quiet)
     path = args.out / "predictions.parquet"
@@ -199,7 +205,7 @@ def add_predict(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mc-samples", type=_positive_int, default=1, help="Monte-Carlo dropout passes to average")
     p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds another run)")
     add_overwrite_argument(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no notes on stderr")
     p.set_defaults(func=_run_predict)
 
 

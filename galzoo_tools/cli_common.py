@@ -16,10 +16,15 @@ import argparse
 import fnmatch
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["UsageError", "RUN_ENTRIES", "prepare_out_dir", "add_overwrite_argument", "is_main_process", "one_line"]
+__all__ = [
+    "UsageError", "RUN_ENTRIES", "prepare_out_dir", "add_overwrite_argument", "is_main_process", "one_line",
+    "step_notes",
+]
 
 
 class UsageError(ValueError):
@@ -41,6 +46,22 @@ def is_main_process() -> bool:
         return int(os.environ.get("RANK", "0")) == 0
     except ValueError:
         return True
+
+
+def step_notes(command: str, quiet: bool = False) -> Callable[[str], None]:
+    """A function that prints ``COMMAND: message`` on stderr at once: the steps before a progress bar.
+
+    Loading a model and opening thousands of images take 10-40 s before the first batch; one line
+    per step says what is happening. Prints nothing when ``quiet`` or in a ``torchrun`` process
+    other than rank 0.
+    """
+    if quiet or not is_main_process():
+        return lambda message: None
+
+    def note(message: str) -> None:
+        print(f"{command}: {message}", file=sys.stderr, flush=True)
+
+    return note
 
 
 def add_overwrite_argument(parser: argparse.ArgumentParser | argparse._ActionsContainer) -> argparse.Action:

@@ -32,13 +32,17 @@ def _non_negative_int(text: str) -> int:
 
 
 def _run_embed(args: argparse.Namespace) -> int:
-    from .cli_common import prepare_out_dir
+    from .cli_common import prepare_out_dir, step_notes
+
+    note = step_notes("embed", args.quiet)  # the steps before the progress bar take 10-40 s: say what they do
+    prepare_out_dir(args.out, overwrite=args.overwrite)
+    note(f"reading the catalog {args.catalog}")
+
     from .jsonio import write_metrics
     from .representations import embed_catalog, save_embeddings
 
-    prepare_out_dir(args.out, overwrite=args.overwrite)
     emb = embed_catalog(args.catalog, encoder=args.encoder, image_size=args.image_size, batch_size=args.batch_size,
-                        tta=args.tta, num_workers=args.workers, progress=not args.quiet)
+                        tta=args.tta, num_workers=args.workers, progress=not args.quiet, notes=note)
     path = save_embeddings(args.out / "embeddings.npz", emb.id_str, emb.features)
     metrics = {**emb.info, "catalog": str(args.catalog), "embeddings": str(path)}
     write_metrics(args.out / "metrics.json", metrics)
@@ -56,8 +60,9 @@ def add_embed(subparsers: argparse._SubParsersAction) -> None:
         "(n, dims, images_per_second, ...). Images of any size are centre-cropped and resized.",
     )
     p.add_argument("--catalog", type=Path, required=True, help="catalog (CSV/parquet) with id_str and file_loc")
-    p.add_argument("--encoder", default="reference",
-                   help="reference | imagenet | scratch | hf_hub:owner/name | local-dir:/path | a model folder")
+    p.add_argument("--encoder", "--model", dest="encoder", default="reference",
+                   help="reference | imagenet | scratch | hf_hub:owner/name | local-dir:/path | a model folder, "
+                        "e.g. OUT/model of `galzoo pretrain --out OUT` (--model is the same option)")
     p.add_argument("--image-size", type=_positive_int, default=None,
                    help="default: the size the model was trained at (else the scale's)")
     p.add_argument("--batch-size", type=_positive_int, default=64)
@@ -66,7 +71,7 @@ def add_embed(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: chosen for the device)")
     p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds another run)")
     add_overwrite_argument(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no notes on stderr")
     p.set_defaults(func=_run_embed)
 
 
@@ -91,10 +96,19 @@ def _run_search(args: argparse.Namespace) -> int:
     metrics: dict = {"n": len(emb), "dims": emb.dims, "metric": args.metric, "k": args.k}
     if row is not None:
         found, distances = index.neighbours(row, args.k)
-        print(f"search: {args.k} nearest of {args.query} among {len(emb)} galaxies ({args.metric})")
-        for rank, (other, distance) in enumerate(zip(found[0], distances[0]), start=1):
-            print(f"{rank:4d}  {emb.id_str[other]}  {distance:.4f}")
-        metrics["neighbours"] = {str(emb.id_str[o]): float(d) for o, d in zip(found[0], distances[0])}
+        n_found = found.shape[1]
+        fewer = f"; --k {args.k} asks for more, but only {n_found} other galaxies exist: all are listed" \
+            if n_found < args.k else ""
+        print(f"search: {n_found} nearest of {args.query} among {len(emb)} galaxies ({args.metric}){fewer}")
+        column = "distance" if args.metric == "euclidean" else "cosine distance (1 - cosine similarity)"
+        ids = [str(emb.id_str[other]) for other in found[0]]
+        width = max([len("id_str"), *map(len, ids)])
+        print(f"rank  {'id_str':<{width}}  {column}")
+        for rank, (galaxy, distance) in enumerate(zip(ids, distances[0]), start=1):
+            print(f"{rank:4d}  {galaxy:<{width}}  {distance:.4f}")
+        metrics["found"] = n_found
+        metrics["distance"] = "euclidean" if args.metric == "euclidean" else "1 - cosine similarity"
+        metrics["neighbours"] = {galaxy: float(d) for galaxy, d in zip(ids, distances[0])}
     if args.evaluate:
         import pandas as pd
 
@@ -110,6 +124,9 @@ def _run_search(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 120, "display.max_columns", 20):
             print(table.round(3).to_string())
         mean = table[f"precision@{args.k}"].mean()
+        if args.k > len(emb) - 1:
+            print(f"search: --k {args.k} asks for more neighbours than the {len(emb) - 1} other galaxies; "
+                  f"precision@{args.k} counts all {len(emb) - 1} of them")
         print(f"search: mean precision@{args.k} over {len(table)} tags = {mean:.3f} (chance {table['chance'].mean():.3f})")
         metrics.update({f"mean_precision@{args.k}": float(mean), "tags": table.round(4).to_dict(orient="index")})
     if args.out is not None:
@@ -123,11 +140,13 @@ def add_search(subparsers: argparse._SubParsersAction) -> None:
         "search",
         help="find the galaxies most similar to one galaxy; evaluate precision per tag",
         description="Exact nearest-neighbour search over embeddings written by `galzoo embed`. "
-        "--query prints the neighbours; --evaluate (with --catalog) prints precision@k per tag.",
+        "--query prints the neighbours, nearest first, with their distance to the query (cosine: "
+        "1 - cosine similarity, 0 for the same direction); --evaluate (with --catalog) prints precision@k per tag.",
     )
     p.add_argument("--embeddings", type=Path, required=True, help="embeddings.npz, or the folder holding it")
     p.add_argument("--query", default=None, help="id_str of the query galaxy")
-    p.add_argument("--k", type=_positive_int, default=10, help="number of neighbours (default 10)")
+    p.add_argument("--k", type=_positive_int, default=10,
+                   help="number of neighbours (default 10; all the other galaxies when there are fewer)")
     p.add_argument("--metric", choices=["cosine", "euclidean"], default="cosine")
     p.add_argument("--catalog", type=Path, default=None, help="catalog with a 'tags' column, for --evaluate")
     p.add_argument("--evaluate", action="store_true", help="print precision@k per tag (needs --catalog)")

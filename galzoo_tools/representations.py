@@ -19,7 +19,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 import pandas as pd
@@ -264,6 +264,7 @@ def embed_catalog(
     num_workers: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    notes: Callable[[str], None] | None = None,
 ) -> Embeddings:
     """Pooled encoder features of every galaxy in ``catalog`` (a DataFrame or a CSV/parquet path).
 
@@ -272,16 +273,21 @@ def embed_catalog(
     streamed in batches to the best device (bfloat16 autocast and channels-last on CUDA) and
     run through the encoder under ``torch.inference_mode``. ``tta > 0`` averages the features
     of the plain image and ``tta`` randomly rotated, flipped and zoomed views (seeded by
-    ``seed``), which makes them less sensitive to orientation.
+    ``seed``), which makes them less sensitive to orientation. ``notes``, if given, is called
+    with one line per step between reading the catalog and the first batch.
     """
     from .catalog import read_catalog
     from .datasets import GalaxyDataset, make_dataloader, resize_transform
 
+    note = notes or (lambda message: None)
     tta = _check_tta(tta)
     table = read_catalog(catalog, schema=None, require_votes=False)
+    note(f"{len(table)} galaxies; loading the encoder "
+         f"{type(encoder).__name__ if isinstance(encoder, nn.Module) else encoder}")
     model, spec = load_encoder_model(encoder, device)
     device = next(model.parameters()).device
     size = int(image_size or spec["image_size"] or get_scale().image_size)
+    note(f"reading {len(table)} images at {size}px and embedding them on {device}")
     data = GalaxyDataset(table, schema=None, transform=resize_transform(size, spec["channels"]), channels=spec["channels"])
     loader = make_dataloader(data, batch_size, shuffle=False, device=device, num_workers=num_workers)
     run = _Embedder(model, device, tta, size)

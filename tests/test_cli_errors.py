@@ -121,6 +121,20 @@ def test_predict_takes_a_pretrain_output_folder_for_its_model(files, tmp_path, c
     assert len(pd.read_parquet(tmp_path / "out" / "predictions.parquet")) == 4
 
 
+def test_predict_says_what_it_does_before_the_progress_bar(files, tmp_path, capsys):
+    catalog = files / "catalog.csv"
+    assert main(["predict", "--catalog", str(catalog), "--model", str(files / "model"), "--out", str(tmp_path / "a")]) == 0
+    captured = capsys.readouterr()
+    notes = [line for line in captured.err.splitlines() if line.startswith("predict: ")]
+    assert notes == [f"predict: reading the catalog {catalog}",
+                     f"predict: 4 galaxies; loading the model {files / 'model'}",
+                     "predict: reading 4 images at 32px and predicting"], captured.err
+    assert captured.out.startswith("predict: 4 galaxies with")
+    assert main(["predict", "--catalog", str(catalog), "--model", str(files / "model"), "--out", str(tmp_path / "b"),
+                 "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_cuda_device_without_cuda_is_one_line(files, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GALZOO_DEVICE", "cuda")

@@ -41,17 +41,21 @@ def test_embed_then_search_and_evaluate(tmp_path, catalog, checkpoint, capsys):
 
     assert main(["search", "--embeddings", str(out), "--query", "gal003", "--k", "4"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("search: 4 nearest of gal003") and len(lines) == 5
-    found = [line.split()[1] for line in lines[1:]]
+    assert lines[0].startswith("search: 4 nearest of gal003") and "only" not in lines[0] and len(lines) == 6
+    assert lines[1].split()[:3] == ["rank", "id_str", "cosine"] and "1 - cosine similarity" in lines[1]
+    found = [line.split()[1] for line in lines[2:]]
     assert "gal003" not in found and len(set(found)) == 4
-    distances = [float(line.split()[2]) for line in lines[1:]]
+    distances = [float(line.split()[2]) for line in lines[2:]]
     assert distances == sorted(distances)
 
     result = tmp_path / "search"
     assert main(["search", "--embeddings", str(out / "embeddings.npz"), "--catalog", str(catalog), "--evaluate",
                  "--min-galaxies", "3", "--k", "5", "--out", str(result)]) == 0
     printed = capsys.readouterr().out
-    assert "ring" in printed and "mean precision@5 over 3 tags" in printed
+    assert "ring" in printed and "mean precision@5 over 3 tags" in printed and "asks for more" not in printed
+    assert main(["search", "--embeddings", str(out), "--catalog", str(catalog), "--evaluate", "--min-galaxies", "3",
+                 "--k", "40"]) == 0
+    assert "--k 40 asks for more neighbours than the 11 other galaxies" in capsys.readouterr().out
     written = json.loads((result / "metrics.json").read_text())
     assert set(written["tags"]) == {"ring", "bar", "smooth"} and 0 <= written["mean_precision@5"] <= 1
 
@@ -79,3 +83,39 @@ def test_evaluate_refuses_repeated_embedding_ids(tmp_path, catalog, capsys):
     assert main(["search", "--embeddings", str(emb), "--catalog", str(catalog), "--evaluate", "--min-galaxies", "3"]) == 1
     message = capsys.readouterr().err
     assert "duplicate id_str" in message and "gal004" in message and "embeddings.npz" in message
+
+
+def test_search_says_when_fewer_than_k_exist_and_labels_the_distance(tmp_path, capsys):
+    out = tmp_path / "emb"
+    out.mkdir()
+    features = np.random.default_rng(1).normal(size=(6, 3)).astype(np.float32)
+    np.savez(out / "embeddings.npz", id_str=np.array([f"g{i}" for i in range(6)]), features=features)
+    assert main(["search", "--embeddings", str(out), "--query", "g0", "--k", "500", "--out", str(tmp_path / "s")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("search: 5 nearest of g0 among 6 galaxies (cosine); --k 500 asks for more")
+    assert "only 5 other galaxies exist: all are listed" in lines[0]
+    assert lines[1].split() == ["rank", "id_str", "cosine", "distance", "(1", "-", "cosine", "similarity)"]
+    assert len(lines) == 2 + 5
+    metrics = json.loads((tmp_path / "s" / "metrics.json").read_text())
+    assert metrics["k"] == 500 and metrics["found"] == 5 and len(metrics["neighbours"]) == 5
+
+    assert main(["search", "--embeddings", str(out), "--query", "g0", "--k", "2", "--metric", "euclidean"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "only" not in lines[0] and lines[1].split() == ["rank", "id_str", "distance"] and len(lines) == 4
+    rows = [line.split() for line in lines[2:]]
+    nearest = np.linalg.norm(features[1:] - features[0], axis=1).min()
+    assert rows[0][0] == "1" and float(rows[0][2]) == pytest.approx(nearest, abs=1e-4)
+
+
+def test_embed_says_what_it_does_before_the_progress_bar(tmp_path, catalog, checkpoint, capsys):
+    out = tmp_path / "embed"
+    assert main(["embed", "--catalog", str(catalog), "--model", str(checkpoint), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    notes = [line for line in captured.err.splitlines() if line.startswith("embed: ")]
+    assert notes[:2] == [f"embed: reading the catalog {catalog}", f"embed: 12 galaxies; loading the encoder {checkpoint}"]
+    assert notes[2].startswith("embed: reading 12 images at 32px and embedding them on "), captured.err
+    assert captured.out.startswith("embed: 12 galaxies x 1280 features")
+
+    assert main(["embed", "--catalog", str(catalog), "--encoder", str(checkpoint), "--out", str(tmp_path / "q"),
+                 "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
