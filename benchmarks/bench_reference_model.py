@@ -9,16 +9,15 @@ tilt averaged out (``synthetic.expected_fractions``). That tilt is part of the o
 but appears in no image, so even a model that read every morphological parameter off the
 pixels would stand at the floor, about 1.12 x the oracle, not at 1.0.
 
-    python benchmarks/bench_reference_model.py [--n 2000] [--seed 12345] [--model reference]
+    python benchmarks/bench_reference_model.py [--n 2000] [--seed 12345] [--model reference] [--survey sdss]
 
 ``--model`` also takes a folder written by ``galzoo pretrain --out DIR`` (``DIR/model``); the
-baseline then comes from that run's ``split.csv`` (or ``split.csv.gz``) and ``metrics.json``.
+baseline then comes from that run's ``split.csv`` (or ``split.csv.gz``) and the universe its config names.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ import torch
 
 from galzoo_tools.evaluation import vote_fraction_mae, mean_fraction_baseline, true_fractions
 from galzoo_tools.models import load_model, read_model_config, resolve_model_source
-from galzoo_tools.pretraining import read_split
+from galzoo_tools.pretraining import read_split, simulated_universe
 from galzoo_tools.schema import decals_dr5
 from galzoo_tools.synthetic import expected_fractions, simulate, simulate_catalog
 
@@ -37,25 +36,25 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--model", default="reference", help="'reference' or a pretrain run's model folder")
+    parser.add_argument("--survey", default="decals", help="the fresh galaxies' sky: decals (default), sdss or mixed")
     args = parser.parse_args()
 
     folder = resolve_model_source(args.model).location
     run = Path(folder).parent
     config = read_model_config(folder)
     model = load_model(folder, device="cpu")
-    images, catalog = simulate(args.n, size=config["image_size"], seed=args.seed)
+    images, catalog = simulate(args.n, size=config["image_size"], seed=args.seed, survey=args.survey)
     with torch.inference_mode():
         batches = torch.from_numpy(images).permute(0, 3, 1, 2).split(128)
         predicted = torch.cat([model.predict_fractions(b.float() / 255).mean for b in batches]).numpy()
 
-    metrics = json.loads((run / "metrics.json").read_text())
     split = read_split(run)
-    n_total = metrics["n_train"] + metrics["n_val"] + metrics["n_test"]
-    _, training_universe = simulate_catalog(n_total, seed=config["seed"])
+    n_total, _, train_seed, train_survey = simulated_universe(config, folder)
+    _, training_universe = simulate_catalog(n_total, seed=train_seed, survey=train_survey)
     train = training_universe[training_universe["id_str"].isin(set(split.loc[split["split"] == "train", "id_str"]))]
     baseline = np.broadcast_to(mean_fraction_baseline(train, decals_dr5), predicted.shape)
 
-    morphology, _ = simulate_catalog(args.n, seed=args.seed)
+    morphology, _ = simulate_catalog(args.n, seed=args.seed, survey=args.survey)
     per_question = pd.DataFrame({
         "model": vote_fraction_mae(predicted, catalog),
         "oracle": vote_fraction_mae(true_fractions(catalog), catalog),
@@ -64,7 +63,7 @@ def main() -> None:
     })
     per_question["model/oracle"] = per_question["model"] / per_question["oracle"]
     per_question["floor/oracle"] = per_question["floor"] / per_question["oracle"]
-    print(f"{args.model} on {args.n} fresh galaxies (seed {args.seed}, {config['image_size']} px)")
+    print(f"{args.model} on {args.n} fresh {args.survey} galaxies (seed {args.seed}, {config['image_size']} px)")
     print(per_question.round(3).to_string())
     mean = per_question.loc["mean"]
     print(f"vote MAE {mean['model']:.4f}: {mean['model'] / mean['oracle']:.2f} x oracle (target <= 1.3), "

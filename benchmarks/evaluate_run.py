@@ -5,7 +5,7 @@ Re-simulates the run's validation and test galaxies (the simulator is determinis
 galaxy; n and seed come from the model's ``trained_on``), then prints the validation loss of
 all of them and of the first ``VAL_CHECK_SIZE`` (``metrics["val_check"]``), and the test
 split's vote-fraction MAE beside the oracle and the training-mean baseline. ``--write``
-stores these in the run's ``metrics.json``, keeping what is there already.
+stores these in the run's ``metrics.json`` (with the split's sizes), keeping what is there already.
 
 Use it when a run stopped after its last epoch but before its own evaluation (a GPU lease
 that ran out, say), or to check a run's figures in float32 on a CPU.
@@ -19,6 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
+from galzoo_tools.jsonio import write_metrics
 from galzoo_tools.pretraining import remeasure_run
 
 
@@ -32,7 +33,7 @@ def main() -> None:
     if args.write:
         path = args.run / "metrics.json"
         metrics = json.loads(path.read_text()) if path.exists() else {}
-        path.write_text(json.dumps(metrics | figures, indent=1))
+        write_metrics(path, metrics | figures)
         print(f"written to {path}")
 
 

@@ -326,4 +326,5 @@ def remeasure_run(run_dir: str | os.PathLike) -> dict[str, Any]:
         "val_check": {"n": min(VAL_CHECK_SIZE, len(val)), "loss": float(loss[:VAL_CHECK_SIZE].mean())},
         **vote_mae_report(fractions.numpy(), catalog.iloc[test], catalog.iloc[rows("train")]),
         "evaluated_on": "test",
+        **{f"n_{name}": int((split["split"] == name).sum()) for name in ("train", "val", "test")},
     }
