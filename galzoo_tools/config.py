@@ -161,13 +161,19 @@ def default_file_mode() -> int:
 
 
 def repo_root() -> Path:
-    """The folder holding ``galzoo_tools`` (the repository root for an editable install)."""
+    """The folder holding ``galzoo_tools``: the repository root for an editable install, but
+    ``site-packages`` for an installed one, so nothing the package needs is looked up here."""
     return Path(__file__).resolve().parent.parent
 
 
 def data_dir() -> Path:
-    """The committed data folder (``$GALZOO_DATA`` overrides)."""
-    return Path(os.environ.get("GALZOO_DATA", repo_root() / "data"))
+    """The data shipped inside the package, ``galzoo_tools/data`` (``$GALZOO_DATA`` overrides).
+
+    It holds the reference model and the 400-galaxy synthetic sample, so they are there after
+    ``pip install .`` or a wheel as well as in a checkout.
+    """
+    configured = os.environ.get("GALZOO_DATA")
+    return Path(configured).expanduser() if configured else Path(__file__).resolve().parent / "data"
 
 
 def cache_dir() -> Path:
@@ -189,5 +195,5 @@ def cache_dir() -> Path:
 
 
 def catalog_path() -> Path:
-    """The catalog notebooks start from: ``$GALZOO_CATALOG``, else the committed synthetic sample."""
+    """The catalog notebooks start from: ``$GALZOO_CATALOG``, else the synthetic sample shipped in the package."""
     return Path(os.environ.get("GALZOO_CATALOG", data_dir() / "synthetic_sample" / "catalog.parquet"))
