@@ -9,7 +9,7 @@
 #   3. notebook 02's code at the small scale on CUDA, if time is left.
 # It ran on an H200 on 2026-11-26 (N=250000, seed 4: the stage-3 reference model) and on an H100
 # on 2026-11-27 (N=150000, seed 5, BUDGET=545: stage 4, the current reference model);
-# data/reference_model/README.md records what each measured.
+# galzoo_tools/data/reference_model/README.md records what each measured.
 # Meant for a machine that has PyTorch, timm, pandas, pyarrow, scikit-learn and matplotlib but
 # may lack jupyter: the notebook's code cells are run as a script (IPython magics dropped).
 #

@@ -86,7 +86,7 @@ def test_no_other_repository_url_anywhere():
     """Any GitHub address of a galzoo repository, in code, notebooks or docs, is REPOSITORY_URL's."""
     files = [ROOT / "README.md", ROOT / "pyproject.toml", *ROOT.glob("environment*.yml"), *NOTEBOOKS,
              *(ROOT / "galzoo_tools").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py"),
-             *(ROOT / "data").rglob("*.md")]
+             *(ROOT / "data").rglob("*.md"), *(ROOT / "galzoo_tools").rglob("*.md")]
     pattern = re.compile(r"github(?:\.com|usercontent\.com)?/([\w.-]*galzoo[\w.-]*)/([\w-]+(?:\.[\w-]+)*)",
                          re.IGNORECASE)
     seen = 0
