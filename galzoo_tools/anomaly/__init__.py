@@ -10,7 +10,7 @@ from a representation (``features``), the workflow is:
    :func:`isolation_forest_scores` / :func:`lof_scores` use no labels at all;
 3. ``learner.ranking()`` lists every galaxy, most interesting first.
 
-Scores come from a person (:mod:`galzoo_tools.labeller`) or from a simulated researcher
+Scores come from a person (the widget of :mod:`.labeller`) or from a simulated researcher
 (:mod:`.personas`), which is how :mod:`.evaluate` measures everything against the truth.
 
 >>> x = compress_features(embeddings.features)

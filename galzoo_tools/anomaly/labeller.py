@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .anomaly.base import ActiveLearner
-from .plotting import image_grid
+from ..plotting import image_grid
+from .base import ActiveLearner
 
 __all__ = ["Labeller", "SCORE_MEANINGS"]
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from galzoo_tools.anomaly import RandomLearner, SimulatedResearcher
-from galzoo_tools.labeller import Labeller
+from galzoo_tools.anomaly.labeller import Labeller
 
 
 def tiny_images(n: int) -> np.ndarray:
