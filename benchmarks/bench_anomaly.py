@@ -1,8 +1,8 @@
 """How long one labelling step takes: refit the GP on the labels, predict every galaxy, pick the next 10.
 
 Run: ``python benchmarks/bench_anomaly.py [--n 100000] [--labels 200] [--repeats 5]``. Features
-are random 40-d vectors (timing does not depend on what they mean). The issue asks for one
-step <= 2 s over 100 000 galaxies with 200 labels on a 2-core CPU. The baseline, measured in
+are random 40-d vectors (timing does not depend on what they mean). The target: one step
+<= 2 s over 100 000 galaxies with 200 labels on a 2-core CPU. The baseline, measured in
 the same run, is scikit-learn's own ``predict(return_std=True)`` in place of the chunked
 :func:`~galzoo_tools.anomaly.gp_predict`.
 """

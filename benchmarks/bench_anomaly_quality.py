@@ -7,7 +7,7 @@ strategy and seed. Printed per persona: precision in the top 50/100/200 and aver
 (mean ± spread over seeds) for the paper's GP + expected improvement, Astronomaly, random
 labelling and the two unsupervised detectors, beside the best precision possible.
 
-Issue target: with the interesting kind <= 2 % of the catalog and <= 200 labels, the GP's top-50
+Target: with the interesting kind <= 2 % of the catalog and <= 200 labels, the GP's top-50
 precision is 1.0 and top-100 >= 0.95 (mean over seeds), well above both baselines.
 
     python benchmarks/bench_anomaly_quality.py [--n 20000] [--personas mergers rings lenses] [--seeds 0 1 2]

@@ -2,8 +2,8 @@
 
 Run: ``GALZOO_OFFLINE=1 python benchmarks/bench_embedding.py [--encoder imagenet --n 256]``.
 The bare loop runs the same encoder on images already decoded into memory, at the same batch
-size, under ``torch.inference_mode``: the best a loop can do. The issue asks embed_catalog to
-reach >= 0.8x its images/s although it also reads and resizes every image file.
+size, under ``torch.inference_mode``: the best a loop can do. The target: embed_catalog reaches
+>= 0.8x its images/s although it also reads and resizes every image file.
 
 Both run inside :func:`galzoo_tools.cpu_memory.keep_freed_memory` (embed_catalog always does);
 the bare loop is also timed without it, to show what glibc's default handling of big CPU

@@ -49,7 +49,7 @@ def time_cli(catalog: Path, out: Path, train_size: int, mode: str) -> dict:
 
 
 def check_targets(runs, budget: int = 128) -> list[str]:
-    """The issue's targets, as lines saying PASS or FAIL with the numbers."""
+    """The targets of this benchmark (see the module docstring), as lines saying PASS or FAIL with the numbers."""
     mean = runs.groupby(["init", "budget"])["test_accuracy"].mean().unstack("init")
     lines = []
     if budget in mean.index and "reference" in mean:

@@ -3,9 +3,9 @@
 For each encoder (``reference``, ``imagenet``, or any model folder), on galaxies no model saw:
 
 * mean precision@10 over tags, one typical query per tag, PCA-40 cosine (notebook 04's measure;
-  issue target: reference >= 0.8 and above ImageNet);
+  target: reference >= 0.8 and above ImageNet);
 * ring test accuracy of a linear probe with 128 labels, mean of 3 draws (notebook 06's measure;
-  issue target: reference >= 0.85 and above ImageNet and scratch).
+  target: reference >= 0.85 and above ImageNet and scratch).
 
     python benchmarks/bench_representation_quality.py [--encoders reference imagenet scratch runs/other/model]
     python benchmarks/bench_representation_quality.py --n 5000     # a denser catalog

@@ -1,9 +1,9 @@
 """Exact similarity search over a million galaxies: SimilarityIndex against bare numpy, sklearn and FAISS.
 
-Run: ``python benchmarks/bench_similarity.py [--n 1000000 --dims 40]``. The issue asks, on
-1,000,000 x 40 float32 features with cosine distance, for one query's top-10 within 1.2x the
+Run: ``python benchmarks/bench_similarity.py [--n 1000000 --dims 40]``. The targets, on
+1,000,000 x 40 float32 features with cosine distance: one query's top-10 within 1.2x the
 time of a bare numpy matrix-vector product + argpartition over the same normalised matrix,
-and for 1,000 queries at once at >= 1,000 queries/s. Every row below is measured in this run,
+and 1,000 queries at once answered at >= 1,000 queries/s. Every row below is measured in this run,
 on the same data, and checked to return the same neighbours as the numpy baseline.
 """
 
