@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared GPU run, sized for one ten-minute call on a lent H100/H200:
+# One GPU run of the project's training code, sized to finish in about ten minutes (BUDGET) on an H100/H200:
 #   1. training images/s on CUDA against a bare forward+backward+step loop, with batches from a
 #      DataLoader and from images kept on the GPU (fit's default there since 2026-11-27);
 #   2. the next reference-model stage: `galzoo pretrain` continues the committed reference model on
@@ -8,7 +8,8 @@
 #      and printed for the whole stage and for its middle (without its first 45 s and last 20 s);
 #   3. notebook 02's code at the small scale on CUDA, if time is left.
 # It ran on an H200 on 2026-11-26 (N=250000, seed 4: the stage-3 reference model) and on an H100
-# on 2026-11-27 (N=150000, seed 5, BUDGET=545: stage 4, the current reference model);
+# on 2026-11-27 (N=150000, seed 5, BUDGET=545: stage 4, which stage 5, the current reference
+# model, continued on a CPU);
 # galzoo_tools/data/reference_model/README.md records what each measured.
 # Meant for a machine that has PyTorch, timm, pandas, pyarrow, scikit-learn and matplotlib but
 # may lack jupyter: the notebook's code cells are run as a script (IPython magics dropped).
