@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
-    [subparsers] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    [subparsers] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return subparsers.choices[command]
 
 

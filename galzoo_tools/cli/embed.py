@@ -10,8 +10,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .args import MODEL_SOURCES, add_model_argument, add_out_arguments, add_quiet_argument, image_size, \
-    non_negative_int, positive_int
+from .args import (
+    MODEL_SOURCES,
+    add_model_argument,
+    add_out_arguments,
+    add_quiet_argument,
+    image_size,
+    non_negative_int,
+    positive_int,
+)
 from .console import step_notes
 from .outdir import prepare_out
 

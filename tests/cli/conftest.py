@@ -15,10 +15,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conftest_data import make_catalog_folder  # noqa: E402 - needs tests/ on the path
+from conftest_data import make_catalog_folder  # needs tests/ on the path
 
-from galzoo_tools.models import build_model, save_model  # noqa: E402
-from galzoo_tools.representations import save_embeddings  # noqa: E402
+from galzoo_tools.models import build_model, save_model
+from galzoo_tools.representations import save_embeddings
 
 
 @pytest.fixture(scope="session")

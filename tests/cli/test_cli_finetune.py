@@ -5,12 +5,11 @@ import json
 import pandas as pd
 import pytest
 import torch
+from finetune_data import write_ring_catalog
 
 from galzoo_tools.cli import main
 from galzoo_tools.finetune import load_finetuned
 from galzoo_tools.models import build_model, save_model
-from finetune_data import write_ring_catalog
-
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import galzoo_tools
-import galzoo_tools.cli as cli
+from galzoo_tools import cli
 from galzoo_tools.cli import SUBCOMMANDS, build_parser, main
 
 CLI_PACKAGE = Path(cli.__file__).parent
