@@ -42,7 +42,7 @@ def time_cli(catalog: Path, out: Path, train_size: int, mode: str) -> dict:
     """Run ``galzoo finetune`` as a user would (a fresh process) and return its metrics + wall time."""
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "galzoo_tools.cli", "finetune", "--catalog", str(catalog),
-                    "--label-col", "ring", "--init", "reference", "--train-size", str(train_size),
+                    "--label-col", "ring", "--model", "reference", "--train-size", str(train_size),
                     "--mode", mode, "--out", str(out), "--overwrite", "--quiet"], check=True)
     metrics = json.loads((out / "metrics.json").read_text())
     return {**metrics, "wall_seconds": round(time.perf_counter() - start, 1)}

@@ -84,7 +84,7 @@ def galzoo_args(args: list[str]) -> list[str]:
     return args[args.index("galzoo_tools.cli") + 1:]
 
 
-def test_the_block_reads_as_commands():
+def test_the_block_reads_as_commands(capsys):
     block = readme_block()
     assert "[" not in block.replace("[[", ""), "an optional argument in [brackets] cannot be pasted into a shell"
     runs = commands(block)
@@ -92,6 +92,8 @@ def test_the_block_reads_as_commands():
     parser = build_parser()
     for args in runs:
         parser.parse_args(galzoo_args(args))  # exits 2 (a failed test) on an unknown or missing option
+    deprecated = capsys.readouterr().err
+    assert not deprecated, f"README's galzoo block uses an old spelling of an option: {deprecated}"
 
 
 def test_the_torchrun_line_says_how_to_get_its_catalog():

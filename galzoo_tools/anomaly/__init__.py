@@ -10,6 +10,9 @@ from a representation (``features``), the workflow is:
    :func:`isolation_forest_scores` / :func:`lof_scores` use no labels at all;
 3. ``learner.ranking()`` lists every galaxy, most interesting first.
 
+:func:`rank_by_interest` (:mod:`.run`) does all three for every chosen method and writes the
+ranking, as ``galzoo anomaly`` does.
+
 Scores come from a person (the widget of :mod:`.labeller`) or from a simulated researcher
 (:mod:`.personas`), which is how :mod:`.evaluate` measures everything against the truth.
 
@@ -43,6 +46,7 @@ from .features import DEFAULT_COMPONENTS, compress_features
 from .gp_active import XI, GPActiveLearner, GPFit, expected_improvement, fit_gp, gp_predict
 from .metrics import DEFAULT_KS, average_precision, precision_at_k, rank_weighted_score, ranking_metrics
 from .personas import INTERESTING_AT, PERSONAS, Persona, SimulatedResearcher, persona_scores, rare_subset
+from .run import DEFAULT_METHODS, METHODS, UNSUPERVISED, InterestRanking, interest_scores, parse_methods, rank_by_interest
 
 __all__ = [
     "ActiveLearner", "RandomLearner", "GPActiveLearner", "AstronomalyLearner", "LEARNERS", "METHOD_LABELS",
@@ -52,4 +56,6 @@ __all__ = [
     "GPFit", "fit_gp", "gp_predict", "expected_improvement", "XI",
     "precision_at_k", "average_precision", "rank_weighted_score", "ranking_metrics", "DEFAULT_KS",
     "PERSONAS", "Persona", "INTERESTING_AT", "persona_scores", "rare_subset", "SimulatedResearcher",
+    "rank_by_interest", "InterestRanking", "interest_scores", "parse_methods", "METHODS", "DEFAULT_METHODS",
+    "UNSUPERVISED",
 ]  # fmt: skip

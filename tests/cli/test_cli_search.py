@@ -1,4 +1,4 @@
-"""``galzoo embed`` and ``galzoo search``, run in-process on a tiny checkpoint and odd-sized images."""
+"""``galzoo search`` over what ``galzoo embed`` wrote, run in-process on a tiny checkpoint and odd-sized images."""
 
 import json
 
@@ -31,7 +31,7 @@ def catalog(tmp_path):
 
 def test_embed_then_search_and_evaluate(tmp_path, catalog, checkpoint, capsys):
     out = tmp_path / "embed"
-    assert main(["embed", "--catalog", str(catalog), "--encoder", str(checkpoint), "--out", str(out), "--quiet"]) == 0
+    assert main(["embed", "--catalog", str(catalog), "--model", str(checkpoint), "--out", str(out), "--quiet"]) == 0
     summary = capsys.readouterr().out.strip().splitlines()
     assert len(summary) == 1 and summary[0].startswith("embed: 12 galaxies x 1280 features") and "32px" in summary[0]
     emb = load_embeddings(out)
@@ -39,8 +39,10 @@ def test_embed_then_search_and_evaluate(tmp_path, catalog, checkpoint, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 12 and metrics["dims"] == 1280 and metrics["images_per_second"] > 0
 
-    assert main(["search", "--embeddings", str(out), "--query", "gal003", "--k", "4"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    assert main(["search", "--embeddings", str(out), "--query", "gal003", "--k", "4", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = captured.out.strip().splitlines()
     assert lines[0].startswith("search: 4 nearest of gal003") and "only" not in lines[0] and len(lines) == 6
     assert lines[1].split()[:3] == ["rank", "id_str", "cosine"] and "1 - cosine similarity" in lines[1]
     found = [line.split()[1] for line in lines[2:]]
@@ -107,15 +109,31 @@ def test_search_says_when_fewer_than_k_exist_and_labels_the_distance(tmp_path, c
     assert rows[0][0] == "1" and float(rows[0][2]) == pytest.approx(nearest, abs=1e-4)
 
 
-def test_embed_says_what_it_does_before_the_progress_bar(tmp_path, catalog, checkpoint, capsys):
-    out = tmp_path / "embed"
-    assert main(["embed", "--catalog", str(catalog), "--model", str(checkpoint), "--out", str(out)]) == 0
+def test_search_says_what_it_does_on_stderr_unless_quiet(tmp_path, catalog, capsys):
+    emb = tmp_path / "emb"
+    emb.mkdir()
+    features = np.random.default_rng(2).normal(size=(12, 5)).astype(np.float32)
+    np.savez(emb / "embeddings.npz", id_str=np.array([f"gal{i:03d}" for i in range(12)]), features=features)
+    args = ["search", "--embeddings", str(emb), "--query", "gal001", "--catalog", str(catalog), "--evaluate",
+            "--min-galaxies", "3", "--k", "3"]
+    assert main(args) == 0
     captured = capsys.readouterr()
-    notes = [line for line in captured.err.splitlines() if line.startswith("embed: ")]
-    assert notes[:2] == [f"embed: reading the catalog {catalog}", f"embed: 12 galaxies; loading the encoder {checkpoint}"]
-    assert notes[2].startswith("embed: reading 12 images at 32px and embedding them on "), captured.err
-    assert captured.out.startswith("embed: 12 galaxies x 1280 features")
+    assert captured.err.splitlines() == [
+        f"search: reading the embeddings {emb}",
+        "search: 12 galaxies x 5 features; indexing them (cosine)",
+        f"search: reading the catalog {catalog} and measuring precision@k per tag",
+    ]
+    assert main([*args, "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out == captured.out  # the results are the same, only the notes go
 
-    assert main(["embed", "--catalog", str(catalog), "--encoder", str(checkpoint), "--out", str(tmp_path / "q"),
-                 "--quiet"]) == 0
-    assert capsys.readouterr().err == ""
+
+def test_search_out_behaves_like_every_other_out(tmp_path, capsys):
+    emb = tmp_path / "emb"
+    emb.mkdir()
+    np.savez(emb / "embeddings.npz", id_str=np.array(["a", "b", "c"]), features=np.eye(3, dtype=np.float32))
+    (emb / "metrics.json").write_text('{"from": "embed"}')
+    args = ["search", "--embeddings", str(emb), "--query", "a", "--k", "1", "--quiet", "--out", str(emb)]
+    assert main(args) == 1  # it would replace embed's metrics.json
+    assert "already holds another run" in capsys.readouterr().err
+    assert json.loads((emb / "metrics.json").read_text()) == {"from": "embed"}

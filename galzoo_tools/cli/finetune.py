@@ -5,27 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli_common import add_overwrite_argument
+from .args import MODEL_SOURCES, add_model_argument, add_out_arguments, add_quiet_argument, image_size, positive_int
+from .outdir import prepare_out
 
-__all__ = ["add_finetune"]
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+__all__ = ["register", "run"]
 
 
-def _run_finetune(args: argparse.Namespace) -> int:
-    from .cli_common import prepare_out_dir
-    from .finetune import FinetuneConfig, finetune
+def run(args: argparse.Namespace) -> int:
+    """Fine-tune and test; write OUT/ (model, predictions, split, history, metrics); print a one-line summary."""
+    from ..finetune import FinetuneConfig, finetune
 
-    prepare_out_dir(args.out, overwrite=args.overwrite)
-    config = FinetuneConfig(blocks=args.blocks, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            balance=not args.no_balance, feature_scaling=args.feature_scaling)
+    prepare_out(args)
+    config = FinetuneConfig(mode=args.mode, seed=args.seed, blocks=args.blocks, epochs=args.epochs,
+                            batch_size=args.batch_size, lr=args.lr, balance=not args.no_balance,
+                            feature_scaling=args.feature_scaling)
     metrics = finetune(
-        args.catalog, args.label_col, init=args.init, train_size=args.train_size, out_dir=args.out, seed=args.seed,
+        args.catalog, args.label_col, init=args.model, train_size=args.train_size, out_dir=args.out, seed=args.seed,
         mode=args.mode, task=args.task, image_size=args.image_size, config=config, backbone=args.backbone,
         image_root=args.image_root, progress=not args.quiet,
     ).metrics
@@ -34,15 +29,15 @@ def _run_finetune(args: argparse.Namespace) -> int:
     else:
         result = f"test accuracy {metrics['test_accuracy']:.3f}, ROC AUC {metrics['test_roc_auc']:.3f}"
     print(
-        f"finetune: {metrics['init']} ({metrics['mode']}) on {metrics['n_train']} labels of "
+        f"finetune: {args.model} ({metrics['mode']}) on {metrics['n_train']} labels of "
         f"{metrics['label_col']!r} at {metrics['image_size']}px -> {Path(args.out) / 'model'}; {result} "
         f"on {metrics['n_test']} test galaxies; {metrics['seconds']:.0f} s"
     )
     return 0
 
 
-def add_finetune(subparsers: argparse._SubParsersAction) -> None:
-    """``galzoo finetune``: learn a new label (e.g. rings) from N examples; every other row is the test set."""
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``galzoo finetune`` to ``subparsers``."""
     p = subparsers.add_parser(
         "finetune",
         help="fine-tune a pretrained encoder on N labelled galaxies (e.g. rings) and test on the rest",
@@ -53,10 +48,9 @@ def add_finetune(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--catalog", type=Path, required=True,
                    help="catalog (CSV/parquet) with file_loc (any PNG/JPEG, any size) and the label column")
     p.add_argument("--label-col", required=True, help="column to learn, e.g. ring (0/1)")
-    p.add_argument("--init", default="reference",
-                   help="encoder to start from: reference | imagenet | scratch | hf_hub:... | a model folder "
-                   "(default reference)")
-    p.add_argument("--train-size", type=_positive_int, required=True, metavar="N", help="number of labelled galaxies")
+    add_model_argument(p, help=f"the encoder to start from: {MODEL_SOURCES} (default reference)",
+                       deprecated=["--init"])
+    p.add_argument("--train-size", type=positive_int, required=True, metavar="N", help="number of labelled galaxies")
     p.add_argument("--seed", type=int, default=0, help="seed for the draw of labels, the split and training")
     p.add_argument("--mode", choices=["linear", "partial", "full"], default="linear",
                    help="linear: frozen encoder + fitted head (default, fastest); partial: also train the last "
@@ -64,10 +58,10 @@ def add_finetune(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--blocks", type=int, default=2, help="partial: encoder blocks to train (default 2)")
     p.add_argument("--task", choices=["auto", "binary", "multiclass", "regression"], default="auto",
                    help="default: binary for 2 values, multiclass for a few, regression otherwise")
-    p.add_argument("--image-size", type=_positive_int, default=None,
+    p.add_argument("--image-size", type=image_size, default=None,
                    help="default: the size the encoder was pretrained at (reference: 128), else 128")
-    p.add_argument("--epochs", type=_positive_int, default=40, help="partial/full: most epochs (early stopping)")
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--epochs", type=positive_int, default=40, help="partial/full: most epochs (early stopping)")
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--lr", type=float, default=1e-4, help="partial/full: head learning rate (default 1e-4)")
     p.add_argument("--backbone", default=None, help="timm backbone for imagenet/scratch (default efficientnet_lite0)")
     p.add_argument("--image-root", type=Path, default=None, help="folder that relative file_loc paths start from")
@@ -76,7 +70,7 @@ def add_finetune(subparsers: argparse._SubParsersAction) -> None:
                    help="how the head sees the features: cosine (centred, each galaxy's vector scaled to one "
                         "length; best with few labels) or standardise (each feature to unit variance); "
                         "default cosine for classification, standardise for regression")
-    p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds another run)")
-    add_overwrite_argument(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_run_finetune)
+    add_out_arguments(p)
+    add_quiet_argument(p)
+    p.set_defaults(run=run)
+    return p

@@ -5,12 +5,11 @@ import json
 import pandas as pd
 import pytest
 import torch
+from finetune_data import write_ring_catalog
 
 from galzoo_tools.cli import main
 from galzoo_tools.finetune import load_finetuned
 from galzoo_tools.models import build_model, save_model
-from finetune_data import write_ring_catalog
-
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -30,10 +29,12 @@ def catalog(tmp_path_factory):
 
 def test_finetune_writes_model_metrics_and_split(catalog, tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--init", "scratch", "--train-size", "10",
+    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--model", "scratch", "--train-size", "10",
             "--seed", "1", "--image-size", "32", "--out", str(out), "--quiet"]
     assert main(args) == 0
-    summary = capsys.readouterr().out.strip().splitlines()
+    captured = capsys.readouterr()
+    assert captured.err == ""  # --quiet: no progress bars, no notes
+    summary = captured.out.strip().splitlines()
     assert len(summary) == 1 and summary[0].startswith("finetune: scratch (linear) on 10 labels of 'ring' at 32px")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_train"] == 10 and metrics["n_test"] == 14
@@ -55,7 +56,7 @@ def test_partial_mode_from_a_galzoo_checkpoint(catalog, tmp_path):
     torch.manual_seed(0)
     checkpoint = save_model(build_model("scratch"), tmp_path / "pretrained", {"image_size": 40})
     out = tmp_path / "run"
-    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--init", str(checkpoint),
+    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--model", str(checkpoint),
             "--train-size", "12", "--mode", "partial", "--epochs", "2", "--batch-size", "8", "--out", str(out), "--quiet"]
     assert main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
@@ -70,7 +71,7 @@ def test_partial_mode_from_a_galzoo_checkpoint(catalog, tmp_path):
     [(["--label-col", "bar"], "no column 'bar'"), (["--label-col", "ring", "--train-size", "24"], "leaves no test")],
 )
 def test_bad_arguments_are_explained(catalog, tmp_path, capsys, extra, message):
-    args = ["finetune", "--catalog", str(catalog), "--init", "scratch", "--out", str(tmp_path), "--quiet"]
+    args = ["finetune", "--catalog", str(catalog), "--model", "scratch", "--out", str(tmp_path), "--quiet"]
     if "--train-size" not in extra:
         args += ["--train-size", "8"]
     assert main(args + extra) == 1
@@ -82,7 +83,7 @@ def test_bad_arguments_are_explained(catalog, tmp_path, capsys, extra, message):
     (["--train-size", "3", "--mode", "partial"], "partial fine-tuning needs at least 2 labels per class"),
 ])
 def test_a_draw_with_one_class_is_refused_with_what_it_needs(catalog, tmp_path, capsys, extra, message):
-    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--init", "scratch", "--image-size", "32",
+    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--model", "scratch", "--image-size", "32",
             "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet", *extra]
     assert main(args) == 1
     printed = capsys.readouterr().err
@@ -98,7 +99,7 @@ def test_metrics_are_strict_json_when_roc_auc_is_undefined(tmp_path):
     table.to_csv(path, index=False)
     out = tmp_path / "run"
     with pytest.warns(UserWarning, match=r"test_roc_auc.*null"):
-        assert main(["finetune", "--catalog", str(path), "--label-col", "ring", "--init", "scratch", "--train-size",
+        assert main(["finetune", "--catalog", str(path), "--label-col", "ring", "--model", "scratch", "--train-size",
                      "4", "--image-size", "32", "--out", str(out), "--quiet"]) == 0
 
     def refuse(constant):
@@ -106,3 +107,14 @@ def test_metrics_are_strict_json_when_roc_auc_is_undefined(tmp_path):
 
     metrics = json.loads((out / "metrics.json").read_text(), parse_constant=refuse)
     assert metrics["test_roc_auc"] is None and metrics["n_test"] == 8
+
+
+def test_the_old_init_flag_still_works_and_says_it_is_deprecated(catalog, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["finetune", "--catalog", str(catalog), "--label-col", "ring", "--init", "scratch", "--train-size", "6",
+            "--image-size", "32", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "galzoo finetune: --init is deprecated and will be removed in the next release; use --model\n"
+    assert captured.out.startswith("finetune: scratch (linear) on 6 labels")
+    assert json.loads((out / "metrics.json").read_text())["n_train"] == 6

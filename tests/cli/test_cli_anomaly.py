@@ -35,8 +35,16 @@ def test_anomaly_writes_ranking_and_metrics(inputs, capsys) -> None:
                  "--interest-col", "interest", "--labels", "40", "--seed", "1", "--out", str(out),
                  "--components", "10", "--methods", "gp,random,isolation_forest"])
     assert code == 0
-    line = capsys.readouterr().out.strip().splitlines()
+    captured = capsys.readouterr()
+    line = captured.out.strip().splitlines()
     assert len(line) == 1 and line[0].startswith("anomaly: 600 galaxies, 15 interesting")
+    assert captured.err.splitlines() == [
+        f"anomaly: reading the embeddings {folder / 'emb'} and the catalog {folder / 'catalog.csv'}",
+        "anomaly: 600 galaxies, 15 interesting; compressing 64 features to 10 components",
+        "anomaly: gp: asking for 40 labels in batches of 10",
+        "anomaly: random: asking for 40 labels in batches of 10",
+        "anomaly: isolation_forest: ranking by oddity, no labels",
+    ]
     ranking = pd.read_csv(out / "ranking.csv")
     assert len(ranking) == 600 and ranking["id_str"].is_unique and ranking["rank"].tolist() == list(range(1, 601))
     assert ranking["labelled"].sum() == 40
@@ -50,34 +58,28 @@ def test_anomaly_writes_ranking_and_metrics(inputs, capsys) -> None:
     assert len(wanted & set(ranking["id_str"][:15])) >= 12
 
 
-def test_interesting_at_moves_the_threshold(inputs) -> None:
+def test_interesting_at_moves_the_threshold_and_quiet_silences_the_notes(inputs, capsys) -> None:
     folder, _ = inputs
     out = folder / "out3"
-    main(["anomaly", "--embeddings", str(folder / "emb" / "embeddings.npz"), "--catalog", str(folder / "catalog.csv"),
-          "--interest-col", "interest", "--labels", "10", "--out", str(out), "--methods", "random",
-          "--interesting-at", "0"])
+    assert main(["anomaly", "--embeddings", str(folder / "emb" / "embeddings.npz"), "--catalog",
+                 str(folder / "catalog.csv"), "--interest-col", "interest", "--labels", "10", "--out", str(out),
+                 "--methods", "random", "--interesting-at", "0", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
     assert json.loads((out / "metrics.json").read_text())["n_interesting"] == 600
-
-
-def _exit_code(args) -> int:
-    """What the galzoo command would exit with: main's return value, or argparse's SystemExit."""
-    try:
-        return main(args)
-    except SystemExit as stop:
-        return stop.code
 
 
 @pytest.mark.parametrize("change, message, code", [
     (["--interest-col", "nope"], "no column", 1),  # the catalog lacks it: a data error
     (["--methods", "magic"], "unknown method", 2),  # not a method at all: a usage error
+    (["--methods", "isolation_forest,lof"], "no labelling strategy", 2),  # nothing to rank with
 ])
-def test_bad_arguments_name_the_problem(inputs, capsys, change, message, code) -> None:
+def test_bad_arguments_name_the_problem(inputs, capsys, galzoo, change, message, code) -> None:
     folder, _ = inputs
     args = ["anomaly", "--embeddings", str(folder / "emb"), "--catalog", str(folder / "catalog.csv"),
             "--interest-col", "interest", "--labels", "10", "--out", str(folder / "bad")]
     flag, value = change
     args = args[: args.index(flag) + 1] + [value] + args[args.index(flag) + 2:] if flag in args else args + change
-    assert _exit_code(args) == code and message in capsys.readouterr().err
+    assert galzoo(args) == code and message in capsys.readouterr().err
 
 
 def _anomaly_args(folder, catalog, embeddings=None):

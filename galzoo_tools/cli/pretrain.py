@@ -1,0 +1,72 @@
+"""``galzoo pretrain``: train a model on every Galaxy Zoo question (notebook 02); runs under ``torchrun``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .args import MODEL_SOURCES, add_out_arguments, add_quiet_argument, image_size, positive_int
+from .console import is_main_process
+from .outdir import prepare_out
+
+__all__ = ["register", "run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or continue training); print a one-line summary of the best model."""
+    from ..pretraining import pretrain
+
+    if is_main_process():  # under torchrun rank 0 checks (and clears) OUT; the others only write into it
+        prepare_out(args)
+    metrics = pretrain(
+        args.out, catalog=args.catalog, simulate=args.simulate, scale=args.scale, backbone=args.backbone,
+        source=args.init, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
+        channels=args.channels, lr=args.lr, seed=args.seed, resume=args.resume, num_workers=args.workers,
+        progress=not args.quiet, half=args.half, survey=args.survey,
+    )
+    if metrics:
+        oracle = metrics["oracle_vote_mae"]
+        print(
+            f"pretrain: {metrics['backbone']} {metrics['image_size']}px, {metrics['epochs_run']} epochs -> "
+            f"{Path(args.out) / 'model'}; val loss {metrics['val_loss']:.3f}; vote MAE {metrics['vote_mae']:.3f} "
+            f"(baseline {metrics['baseline_vote_mae']:.3f}"
+            + (f", oracle {oracle:.3f}" if oracle is not None else "")
+            + f"); {metrics['images_per_second']:.0f} images/s"
+        )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``galzoo pretrain`` to ``subparsers``."""
+    from ..synthetic import MIXED, SURVEYS
+
+    p = subparsers.add_parser(
+        "pretrain",
+        help="train a CNN on every GZ DECaLS question with the Dirichlet-multinomial loss",
+        description="Train on a catalog (or on freshly simulated galaxies); writes OUT/model/, "
+        "OUT/last_checkpoint.pt, OUT/metrics.json. Runs data-parallel under torchrun.",
+    )
+    data = p.add_mutually_exclusive_group()
+    data.add_argument("--catalog", type=Path, help="catalog (CSV/parquet) with file_loc and the 34 vote columns")
+    data.add_argument("--simulate", type=positive_int, metavar="N",
+                      help="simulate N galaxies (cached under ~/.cache/galzoo/universes; default: the scale's size)")
+    p.add_argument("--survey", choices=[*SURVEYS, MIXED], default="decals",
+                   help="with --simulate: how the simulated sky looks (decals, sdss or mixed; default decals)")
+    p.add_argument("--scale", choices=["tiny", "small", "full"], default=None,
+                   help="preset for image size, epochs, batch size (default $GALZOO_SCALE or small)")
+    p.add_argument("--backbone", default="efficientnet_lite0", help="any timm model name (default efficientnet_lite0)")
+    p.add_argument("--init", default="scratch", metavar="MODEL",
+                   help=f"the weights to start from, any model source: {MODEL_SOURCES} (default scratch; a galzoo "
+                        "model for the same questions keeps its head: training continues from it)")
+    p.add_argument("--image-size", type=image_size, default=None, help="override the scale's image size")
+    p.add_argument("--epochs", type=positive_int, default=None, help="override the scale's epochs")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="override the scale's batch size")
+    p.add_argument("--channels", type=int, choices=[1, 3], default=3, help="3 for colour, 1 for greyscale")
+    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, the model and the batches")
+    p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: chosen for the device)")
+    p.add_argument("--half", action="store_true", help="store the best model in float16 (half the size)")
+    add_out_arguments(p, resume=True)
+    add_quiet_argument(p)
+    p.set_defaults(run=run)
+    return p
