@@ -3,9 +3,9 @@
 For each encoder (``reference``, ``imagenet``, or any model folder), on galaxies no model saw:
 
 * mean precision@10 over tags, one typical query per tag, PCA-40 cosine (notebook 04's measure;
-  issue target: reference >= 0.8 and above ImageNet);
+  project target: reference >= 0.8 and above ImageNet);
 * ring test accuracy of a linear probe with 128 labels, mean of 3 draws (notebook 06's measure;
-  issue target: reference >= 0.85 and above ImageNet and scratch).
+  project target: reference >= 0.85 and above ImageNet and scratch).
 
     python benchmarks/bench_representation_quality.py [--encoders reference imagenet scratch runs/other/model]
     python benchmarks/bench_representation_quality.py --n 5000     # a denser catalog
@@ -41,15 +41,15 @@ def main() -> None:
     galaxies = read_catalog(universe, schema=None, require_votes=False)
     features = {}
     for name in args.encoders:
-        raw = representations.embed_catalog(galaxies, encoder=name, image_size=128, progress=False).features
+        raw = representations.embed(name, galaxies, image_size=128, progress=False)
         features[name] = representations.fit_pca(raw, 40).transform(raw)
     table = similarity.compare_encoders(features, galaxies["tags"], k=10, queries="typical")
 
     rings = balanced_ring_set(cache_dir() / "ring_sets" / "bench_n300_s7", n_per_class=300, size=128, seed=7,
                               progress=False)
-    curves = learning_curves(rings, inits=args.encoders, budgets=[args.budget], repeats=args.repeats,
+    curves = learning_curves(rings, models=args.encoders, budgets=[args.budget], repeats=args.repeats,
                              n_test=200, mode="linear", progress=False)
-    accuracy = curves.runs.groupby("init")["test_accuracy"].agg(["mean", "std"])
+    accuracy = curves.runs.groupby("model")["test_accuracy"].agg(["mean", "std"])
 
     print(f"{'encoder':<40}{'precision@10':>14}{'ring acc @' + str(args.budget):>18}")
     for name in args.encoders:

@@ -25,7 +25,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
     config = FinetuneConfig(blocks=args.blocks, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             balance=not args.no_balance, feature_scaling=args.feature_scaling)
     metrics = finetune(
-        args.catalog, args.label_col, init=args.init, train_size=args.train_size, out_dir=args.out, seed=args.seed,
+        args.catalog, args.label_col, model=args.init, train_size=args.train_size, out_dir=args.out, seed=args.seed,
         mode=args.mode, task=args.task, image_size=args.image_size, config=config, backbone=args.backbone,
         image_root=args.image_root, progress=not args.quiet,
     ).metrics
@@ -34,7 +34,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
     else:
         result = f"test accuracy {metrics['test_accuracy']:.3f}, ROC AUC {metrics['test_roc_auc']:.3f}"
     print(
-        f"finetune: {metrics['init']} ({metrics['mode']}) on {metrics['n_train']} labels of "
+        f"finetune: {metrics['model']} ({metrics['mode']}) on {metrics['n_train']} labels of "
         f"{metrics['label_col']!r} at {metrics['image_size']}px -> {Path(args.out) / 'model'}; {result} "
         f"on {metrics['n_test']} test galaxies; {metrics['seconds']:.0f} s"
     )

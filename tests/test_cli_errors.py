@@ -163,7 +163,7 @@ def test_output_folder_is_checked_before_the_work(files, tmp_path, capsys, monke
     def no_work(*args, **kwargs):
         raise AssertionError("the work started before the output folder was checked")
 
-    monkeypatch.setattr("galzoo_tools.representations.embed_catalog", no_work)
+    monkeypatch.setattr("galzoo_tools.representations.catalog_embeddings", no_work)
     assert main(["embed", "--catalog", str(files / "catalog.csv"), "--encoder", "scratch",
                  "--out", str(files / "a_file.txt" / "run"), "--quiet"]) == 1
     line = _one_error_line(capsys, "embed")
