@@ -8,22 +8,12 @@ import torch
 from galzoo_tools import representations as rep
 from galzoo_tools.datasets import load_images
 from galzoo_tools.models import build_model
-from tests.conftest_data import make_catalog_folder
 
 
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
     return build_model("scratch", backbone="efficientnet_lite0").eval()
-
-
-@pytest.fixture()
-def odd_catalog(tmp_path):
-    """PNG and JPEG, RGB and grey, square and not: what a user's folder of real galaxies looks like."""
-    catalog = make_catalog_folder(tmp_path, n=6)
-    path = tmp_path / "catalog.csv"
-    catalog.to_csv(path, index=False)
-    return path
 
 
 def test_catalog_embeddings_match_the_bare_encoder_on_odd_images(model, odd_catalog):

@@ -2,21 +2,10 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 from matplotlib.figure import Figure
 
 from galzoo_tools import representations as rep
 from galzoo_tools.representations import plot_explained_variance, plot_map_with_thumbnails
-from tests.conftest_data import make_catalog_folder
-
-
-@pytest.fixture()
-def odd_catalog(tmp_path):
-    """PNG and JPEG, RGB and grey, square and not: what a user's folder of real galaxies looks like."""
-    catalog = make_catalog_folder(tmp_path, n=6)
-    path = tmp_path / "catalog.csv"
-    catalog.to_csv(path, index=False)
-    return path
 
 
 def test_map_with_thumbnails_tiles_without_overlap(odd_catalog):
