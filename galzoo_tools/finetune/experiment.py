@@ -75,8 +75,9 @@ def learning_curves(
     draws the test set and, plus the repeat number, each labelled set. ``features`` maps a model
     name to its precomputed features of every catalog row, in catalog order (e.g. from
     :func:`galzoo_tools.representations.embed`, or any other representation): only a head is
-    fitted on them, and no encoder is built or run for that name. ``n_test`` (default: 40 % of the catalog, at most 1000) galaxies are held out first;
-    budgets larger than what is left are skipped. ``inits`` is the deprecated name of ``models``.
+    fitted on them, and no encoder is built or run for that name. ``n_test`` (default: 40 % of
+    the catalog, at most 1000) galaxies are held out first; budgets larger than what is left are
+    skipped. ``inits`` is the deprecated name of ``models``.
     """
     from ..catalog import read_catalog
     from ..config import get_device

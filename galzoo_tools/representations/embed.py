@@ -342,7 +342,8 @@ def catalog_embeddings(
     note = notes or (lambda message: None)
     tta = _check_tta(tta)
     table = _as_table(catalog)
-    note(f"{len(table)} galaxies; loading the encoder {type(model).__name__ if isinstance(model, nn.Module) else model}")
+    name = type(model).__name__ if isinstance(model, nn.Module) else model
+    note(f"{len(table)} galaxies; loading the encoder {name}")
     was_training = model.training if isinstance(model, nn.Module) else False
     net, spec = load_encoder_model(model, _device_for(model, device))
     try:

@@ -33,7 +33,8 @@ def test_gradient_modes_learn_rings_and_respect_frozen_blocks(mode):
     test_images, test_y = ring_images(16)
     test_images = test_images.roll(1, 0)
     test_y = np.roll(test_y, 1)
-    accuracy = classification_metrics(test_y, predict_features(model, embed(model, test_images, progress=False)))["accuracy"]
+    features = embed(model, test_images, progress=False)
+    accuracy = classification_metrics(test_y, predict_features(model, features))["accuracy"]
     assert accuracy >= 0.8
 
 
