@@ -38,7 +38,7 @@ def fresh_features(n: int, seed: int, encoder: str) -> tuple[np.ndarray, pd.Data
     folder = cache_dir() / "universes" / f"n{n}_size128_seed{seed}"
     universe = simulated_catalog(folder, n=n, size=128, seed=seed, progress=False)
     galaxies = read_catalog(universe, schema=None, require_votes=False)
-    return representations.embed_catalog(galaxies, encoder=encoder, image_size=128, progress=False).features, galaxies
+    return representations.embed(encoder, galaxies, image_size=128, progress=False), galaxies
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
-"""Embedding throughput: embed_catalog (files on disk -> features) against a bare inference loop.
+"""Embedding throughput: catalog_embeddings (files on disk -> features) against a bare inference loop.
 
 Run: ``GALZOO_OFFLINE=1 python benchmarks/bench_embedding.py [--encoder imagenet --n 256]``.
 The bare loop runs the same encoder on images already decoded into memory, at the same batch
-size, under ``torch.inference_mode``: the best a loop can do. The target: embed_catalog reaches
->= 0.8x its images/s although it also reads and resizes every image file.
+size, under ``torch.inference_mode``: the best a loop can do. The project's target is that
+catalog_embeddings reaches >= 0.8x its images/s although it also reads and resizes every image file.
 
-Both run inside :func:`galzoo_tools.cpu_memory.keep_freed_memory` (embed_catalog always does);
+Both run inside :func:`galzoo_tools.cpu_memory.keep_freed_memory` (embedding always does);
 the bare loop is also timed without it, to show what glibc's default handling of big CPU
 buffers costs.
 """
@@ -23,7 +23,7 @@ import torch
 from galzoo_tools import cpu_memory
 from galzoo_tools.cpu_memory import keep_freed_memory
 from galzoo_tools.datasets import load_images
-from galzoo_tools.representations import embed_catalog, load_encoder_model
+from galzoo_tools.representations import catalog_embeddings, load_encoder_model
 from galzoo_tools.synthetic import write_universe
 
 
@@ -54,19 +54,19 @@ def main() -> None:
         catalog = write_universe(Path(tmp), n=args.n, size=args.size, seed=777, progress=False)
         table = pd.read_parquet(catalog)
         images = load_images([str(Path(tmp) / loc) for loc in table["file_loc"]], args.size)
-        embed_catalog(catalog, model, image_size=args.size, batch_size=args.batch_size, progress=False)  # warm up
+        catalog_embeddings(model, catalog, image_size=args.size, batch_size=args.batch_size, progress=False)  # warm up
         bare, ours, default_malloc = 0.0, 0.0, 0.0
         for _ in range(args.rounds):
             default_malloc = max(default_malloc, bare_loop(model, images, args.batch_size))
             with keep_freed_memory():
                 bare = max(bare, bare_loop(model, images, args.batch_size))
-            emb = embed_catalog(catalog, model, image_size=args.size, batch_size=args.batch_size, progress=False)
+            emb = catalog_embeddings(model, catalog, image_size=args.size, batch_size=args.batch_size, progress=False)
             ours = max(ours, emb.info["images_per_second"])
     print(f"{args.encoder} at {args.size} px, batch {args.batch_size}, {args.n} galaxies, {emb.info['device']}")
     print(f"  bare loop, glibc's default malloc        {default_malloc:8.1f} images/s")
     print(f"  bare loop, keep_freed_memory             {bare:8.1f} images/s  = {bare / default_malloc:.2f} x default"
           + ("" if cpu_memory.available() else "  (inactive here: not glibc, or MALLOC_* set)"))
-    print(f"  embed_catalog (PNG files on disk)        {ours:8.1f} images/s  = {ours / bare:.2f} x bare (target >= 0.8)")
+    print(f"  catalog_embeddings (PNG files on disk)   {ours:8.1f} images/s  = {ours / bare:.2f} x bare (target >= 0.8)")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def time_cli(catalog: Path, out: Path, train_size: int, mode: str) -> dict:
 
 def check_targets(runs, budget: int = 128) -> list[str]:
     """The targets of this benchmark (see the module docstring), as lines saying PASS or FAIL with the numbers."""
-    mean = runs.groupby(["init", "budget"])["test_accuracy"].mean().unstack("init")
+    mean = runs.groupby(["model", "budget"])["test_accuracy"].mean().unstack("model")
     lines = []
     if budget in mean.index and "reference" in mean:
         row = mean.loc[budget]
@@ -71,7 +71,7 @@ def paired_gaps(runs, against: str = "imagenet") -> str:
     Every starting point sees the same labelled draws and test set, so differences are paired;
     a gap smaller than about two standard errors is a tie, whichever sign it has.
     """
-    accuracy = runs.pivot_table(index=["budget", "repeat"], columns="init", values="test_accuracy")
+    accuracy = runs.pivot_table(index=["budget", "repeat"], columns="model", values="test_accuracy")
     if "reference" not in accuracy or against not in accuracy:
         return ""
     gap = (accuracy["reference"] - accuracy[against]).groupby(level="budget")
@@ -84,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budgets", type=int, nargs="+", default=[8, 16, 32, 64, 128, 256, 512])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--inits", nargs="+", default=["reference", "imagenet", "scratch"])
+    parser.add_argument("--models", nargs="+", default=["reference", "imagenet", "scratch"])
     parser.add_argument("--mode", choices=["linear", "partial", "full"], default="linear")
     parser.add_argument("--n-per-class", type=int, default=450, help="rings (and as many non-rings) in the set")
     parser.add_argument("--n-test", type=int, default=300, help="fixed test galaxies")
@@ -102,7 +102,7 @@ def main() -> None:
     print(f"ring set: {ring_set} ({2 * args.n_per_class} galaxies); device {get_device()}, "
           f"{torch.get_num_threads()} torch threads")
     start = time.perf_counter()
-    curves = learning_curves(ring_set, "ring", inits=args.inits, budgets=args.budgets, repeats=args.repeats,
+    curves = learning_curves(ring_set, "ring", models=args.models, budgets=args.budgets, repeats=args.repeats,
                              n_test=args.n_test, mode=args.mode, image_size=args.size,
                              config=FinetuneConfig(feature_scaling=args.feature_scaling))
     seconds = time.perf_counter() - start

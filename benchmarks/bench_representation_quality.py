@@ -41,15 +41,15 @@ def main() -> None:
     galaxies = read_catalog(universe, schema=None, require_votes=False)
     features = {}
     for name in args.encoders:
-        raw = representations.embed_catalog(galaxies, encoder=name, image_size=128, progress=False).features
+        raw = representations.embed(name, galaxies, image_size=128, progress=False)
         features[name] = representations.fit_pca(raw, 40).transform(raw)
     table = similarity.compare_encoders(features, galaxies["tags"], k=10, queries="typical")
 
     rings = balanced_ring_set(cache_dir() / "ring_sets" / "bench_n300_s7", n_per_class=300, size=128, seed=7,
                               progress=False)
-    curves = learning_curves(rings, inits=args.encoders, budgets=[args.budget], repeats=args.repeats,
+    curves = learning_curves(rings, models=args.encoders, budgets=[args.budget], repeats=args.repeats,
                              n_test=200, mode="linear", progress=False)
-    accuracy = curves.runs.groupby("init")["test_accuracy"].agg(["mean", "std"])
+    accuracy = curves.runs.groupby("model")["test_accuracy"].agg(["mean", "std"])
 
     print(f"{'encoder':<40}{'precision@10':>14}{'ring acc @' + str(args.budget):>18}")
     for name in args.encoders:

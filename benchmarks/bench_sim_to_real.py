@@ -7,9 +7,9 @@ never holds those images. Prints, and writes to ``OUT/metrics.json`` (strict JSO
 
 a. **Transfer**: linear-probe test accuracy and ROC AUC at each label budget for each encoder
    (``--models``), mean ± s.e. over ``--repeats`` stratified draws shared by all encoders, on one
-   fixed stratified test set (``--n-test``), and the paired gap reference − imagenet ± s.e. Same
-   protocol and seeds as :func:`galzoo_tools.finetune.learning_curves` in ``linear`` mode, but each
-   encoder embeds the galaxies once and the same features serve (b).
+   fixed stratified test set (``--n-test``), and the paired gap reference − imagenet ± s.e., from
+   :func:`galzoo_tools.finetune.learning_curves` in ``linear`` mode on features each encoder
+   computes once; the same features serve (b).
 b. **precision@10 within each class**: cosine nearest neighbours (the galaxy itself left out) in
    each encoder's features; for class c, the mean over galaxies of class c of the fraction of
    their 10 neighbours in class c, ± s.e. over those galaxies, next to chance.
@@ -43,18 +43,8 @@ from galzoo_tools import image_stats as stats
 from galzoo_tools.catalog import read_catalog
 from galzoo_tools.datasets import load_images
 from galzoo_tools.jsonio import write_metrics
-from galzoo_tools.finetune import (
-    FinetuneConfig,
-    FinetuneModel,
-    build_finetune_model,
-    embed_images,
-    encode_labels,
-    fit_linear_probe,
-    infer_task,
-    predict_features,
-    score,
-    stratified_sample,
-)
+from galzoo_tools.finetune import FinetuneConfig, build_finetune_model, encode_labels, infer_task, learning_curves
+from galzoo_tools.representations import embed
 from galzoo_tools.similarity import SimilarityIndex
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,33 +73,14 @@ def fmt(mean: float, se: float, digits: int = 3) -> str:
 # ---------------------------------------------------------------- a + b: transfer and neighbours
 
 
-def embed_all(model_name: str, images: torch.Tensor, task: str, classes: list,
-              seed: int) -> tuple[FinetuneModel, torch.Tensor]:
-    """One encoder with a fresh probe head, and its frozen features of every galaxy (seeded as
-    learning_curves seeds it, which matters for ``scratch``)."""
+def embed_all(model_name: str, images: torch.Tensor, seed: int) -> np.ndarray:
+    """Frozen features of every galaxy from one encoder (seeded as learning_curves seeds it,
+    which matters for ``scratch``)."""
     start = time.perf_counter()
     torch.manual_seed(seed)
-    model = build_finetune_model(model_name, task, classes, feature_scaling=FinetuneConfig().feature_scaling)
-    features = embed_images(model, images)
+    features = embed(build_finetune_model(model_name), images, progress=False)
     log(f"  embedded {len(images)} galaxies with {model_name} in {time.perf_counter() - start:.0f} s")
-    return model, features
-
-
-def probe_runs(model: FinetuneModel, features: torch.Tensor, y: np.ndarray, test: np.ndarray, pool: np.ndarray,
-               budgets: list[int], repeats: int, seed: int) -> list[dict]:
-    """Linear probe per (budget, repeat) on shared stratified draws, scored on the fixed test set.
-    Each fit replaces the whole head (weights and feature scaling), so one model serves every run."""
-    balance = FinetuneConfig().balance
-    rows = []
-    for budget in budgets:
-        for repeat in range(repeats):
-            labelled = pool[stratified_sample(y[pool], budget, seed + repeat)]
-            fit_linear_probe(model, features[labelled], y[labelled], balance, seed=seed + repeat)
-            metrics = score(model, y[test], predict_features(model, features[test]))
-            rows.append({"budget": budget, "repeat": repeat,
-                         "accuracy": metrics["accuracy"], "roc_auc": metrics["roc_auc"]})
-        log(f"  probe with {budget} labels x {repeats} draws done")
-    return rows
+    return features
 
 
 def transfer_table(runs: pd.DataFrame, models: list[str]) -> tuple[pd.DataFrame, dict]:
@@ -132,9 +103,9 @@ def transfer_table(runs: pd.DataFrame, models: list[str]) -> tuple[pd.DataFrame,
     return table, numbers
 
 
-def precision_within_class(features: torch.Tensor, y: np.ndarray, classes: list, k: int = K) -> dict:
+def precision_within_class(features: np.ndarray, y: np.ndarray, classes: list, k: int = K) -> dict:
     """precision@k per class: mean ± s.e. over that class's galaxies, and chance ((n_c − 1) / (N − 1))."""
-    found, _ = SimilarityIndex(features.numpy(), metric="cosine").neighbours(np.arange(len(y)), k)
+    found, _ = SimilarityIndex(features, metric="cosine").neighbours(np.arange(len(y)), k)
     hits = (y[found] == y[:, None]).mean(axis=1)
     out = {}
     for index, name in enumerate(classes):
@@ -155,25 +126,22 @@ def precision_table(precision: dict[str, dict], label_col: str) -> pd.DataFrame:
 
 
 def run_transfer(args: argparse.Namespace, table: pd.DataFrame) -> dict:
-    """Parts a and b: embed once per encoder, probe every (budget, repeat), then neighbours."""
-    task = infer_task(table[args.label_col])
-    y, classes = encode_labels(table[args.label_col], task)
-    test = stratified_sample(y, args.n_test, args.seed + 1000)
-    pool = np.setdiff1d(np.arange(len(table)), test)
-    budgets = [b for b in args.budgets if b <= len(pool)]
-    if len(budgets) < len(args.budgets):
-        log(f"skipping budgets above the {len(pool)} galaxies left after the test set: "
-            f"{sorted(set(args.budgets) - set(budgets))}")
+    """Parts a and b: embed once per encoder, learning curves of linear probes on those features, then neighbours."""
+    y, classes = encode_labels(table[args.label_col], infer_task(table[args.label_col]))
     log(f"loading {len(table)} real images at {IMAGE_SIZE} px")
     images = load_images(table, IMAGE_SIZE)
-    runs, precision = [], {}
-    for model_name in args.models:
-        model, features = embed_all(model_name, images, task, classes, args.seed)
-        runs += [dict(run, model=model_name)
-                 for run in probe_runs(model, features, y, test, pool, budgets, args.repeats, args.seed)]
-        precision[model_name] = precision_within_class(features, y, classes)
-        del model, features
-    runs_frame = pd.DataFrame(runs)
+    features = {name: embed_all(name, images, args.seed) for name in args.models}
+    del images
+    curves = learning_curves(table, args.label_col, models=args.models, budgets=args.budgets, repeats=args.repeats,
+                             n_test=args.n_test, config=FinetuneConfig(mode="linear", seed=args.seed),
+                             features=features, progress=False)
+    budgets = sorted(curves.runs["budget"].unique().tolist())
+    if len(budgets) < len(args.budgets):
+        log(f"skipped budgets above the galaxies left after the test set: {sorted(set(args.budgets) - set(budgets))}")
+    precision = {name: precision_within_class(values, y, classes) for name, values in features.items()}
+    runs_frame = curves.runs.rename(columns={"test_accuracy": "accuracy", "test_roc_auc": "roc_auc"})
+    runs_frame = runs_frame[["model", "budget", "repeat", "accuracy", "roc_auc"]]
+    test = curves.test
     printable, numbers = transfer_table(runs_frame, args.models)
     counts = ", ".join(f"{c}: {int((y == i).sum())}" for i, c in enumerate(classes))
     print(f"\n== Transfer: linear probe on {args.label_col!r} ({counts}); {len(test)} test galaxies, "

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from PIL import Image
 
 SIZES = [(48, 48), (40, 56), (64, 64), (33, 37)]
@@ -38,3 +39,18 @@ def write_ring_catalog(folder: Path, n: int = 24, suffix: str = ".csv") -> Path:
     frame = pd.DataFrame(rows)
     frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path, index=False)
     return path
+
+
+def ring_images(n: int, size: int = 32) -> tuple[torch.Tensor, np.ndarray]:
+    """``n`` square ring/no-ring images (N, 3, size, size) uint8, alternating labels 0, 1, 0, …"""
+    y = np.arange(n) % 2
+    images = np.stack([ring_image((size, size), bool(label), i) for i, label in enumerate(y)])
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), y
+
+
+def scratch_model(task: str = "binary", classes: list | None = None):
+    """A seeded, randomly initialised EfficientNet-Lite0 with a fresh head."""
+    from galzoo_tools.finetune import build_finetune_model
+
+    torch.manual_seed(0)
+    return build_finetune_model("scratch", task, classes)

@@ -2,14 +2,16 @@
 
 Walmsley et al. (2022) compress the 1280-d representation to 40 principal components (they
 found 40 worked better than 10, 20 or 200) and scale each to zero mean and unit variance, so
-that distances, isolation forests and the Gaussian process treat every direction alike.
+that distances, isolation forests and the Gaussian process treat every direction alike. The
+PCA is :func:`galzoo_tools.representations.fit_pca`, the one every stage uses.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
+
+from ..representations.pca import fit_pca
 
 __all__ = ["compress_features", "DEFAULT_COMPONENTS"]
 
@@ -34,7 +36,5 @@ def compress_features(features: np.ndarray, n_components: int = DEFAULT_COMPONEN
         )
     if n_components < 1:
         raise ValueError(f"n_components must be at least 1, got {n_components}")
-    k = min(n_components, x.shape[0], x.shape[1])
-    solver = "randomized" if k < 0.8 * min(x.shape) else "full"
-    reduced = PCA(n_components=k, svd_solver=solver, random_state=seed).fit_transform(x)
-    return StandardScaler().fit_transform(reduced)
+    reduced = fit_pca(x, int(n_components), seed=seed).transform(x.astype(np.float32))
+    return StandardScaler().fit_transform(reduced.astype(np.float64))

@@ -32,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
     note(f"reading the catalog {args.catalog}")
 
     from ..jsonio import write_metrics
-    from ..representations import embed_catalog, save_embeddings
+    from ..representations import catalog_embeddings, save_embeddings
 
-    emb = embed_catalog(args.catalog, encoder=args.model, image_size=args.image_size, batch_size=args.batch_size,
-                        tta=args.tta, num_workers=args.workers, progress=not args.quiet, notes=note)
+    emb = catalog_embeddings(args.model, args.catalog, image_size=args.image_size, batch_size=args.batch_size,
+                             tta=args.tta, num_workers=args.workers, progress=not args.quiet, notes=note)
     path = save_embeddings(args.out / "embeddings.npz", emb.id_str, emb.features)
     metrics = {**emb.info, "catalog": str(args.catalog), "embeddings": str(path)}
     write_metrics(args.out / "metrics.json", metrics)

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
                             batch_size=args.batch_size, lr=args.lr, balance=not args.no_balance,
                             feature_scaling=args.feature_scaling)
     metrics = finetune(
-        args.catalog, args.label_col, init=args.model, train_size=args.train_size, out_dir=args.out, seed=args.seed,
+        args.catalog, args.label_col, model=args.model, train_size=args.train_size, out_dir=args.out, seed=args.seed,
         mode=args.mode, task=args.task, image_size=args.image_size, config=config, backbone=args.backbone,
         image_root=args.image_root, progress=not args.quiet,
     ).metrics
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = f"test accuracy {metrics['test_accuracy']:.3f}, ROC AUC {metrics['test_roc_auc']:.3f}"
     print(
-        f"finetune: {args.model} ({metrics['mode']}) on {metrics['n_train']} labels of "
+        f"finetune: {metrics['model']} ({metrics['mode']}) on {metrics['n_train']} labels of "
         f"{metrics['label_col']!r} at {metrics['image_size']}px -> {Path(args.out) / 'model'}; {result} "
         f"on {metrics['n_test']} test galaxies; {metrics['seconds']:.0f} s"
     )

@@ -7,6 +7,7 @@ the log loss (cross-entropy, the quantity training lowers). Regression: MSE, MAE
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,28 +15,36 @@ import pandas as pd
 import torch
 
 from ..cpu_memory import keep_freed_memory
+from ..representations import embed
 from .model import FinetuneModel
-from .probe import embed_catalog
 
-__all__ = ["predict_features", "predict_catalog", "classification_metrics", "regression_metrics", "score"]
+__all__ = ["predict_features", "predict_labels", "classification_metrics", "regression_metrics", "score",
+           "predict_catalog"]
 
 
 @torch.no_grad()
-def predict_features(model: FinetuneModel, features: torch.Tensor) -> np.ndarray:
-    """Probabilities ``(N, n_classes)`` or values ``(N,)`` from frozen-encoder features."""
+def predict_features(model: FinetuneModel, features: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Probabilities ``(N, n_classes)`` or values ``(N,)`` from frozen-encoder features
+    (:func:`galzoo_tools.representations.embed`)."""
     device = model.feature_mean.device
-    return model.outputs_to_predictions(model.head_forward(features.to(device))).cpu().numpy()
+    x = torch.as_tensor(features, dtype=torch.float32)
+    return model.outputs_to_predictions(model.head_forward(x.to(device))).cpu().numpy()
 
 
 @torch.no_grad()
 @keep_freed_memory()
-def predict_catalog(model: FinetuneModel, catalog: pd.DataFrame | Sequence[str | os.PathLike], image_size: int,
-                    batch_size: int = 128, label_col: str | None = None, progress: bool = False) -> pd.DataFrame:
-    """One row per galaxy: ``id_str``, ``p_{class}`` per class and ``predicted`` (or ``predicted``
-    value for regression), plus ``label`` and ``correct`` when ``label_col`` is in the catalog."""
+def predict_labels(model: FinetuneModel, catalog: pd.DataFrame | Sequence[str | os.PathLike], image_size: int,
+                   batch_size: int = 128, label_col: str | None = None, progress: bool = False) -> pd.DataFrame:
+    """A fine-tuned model's labels for every galaxy of a catalog (a DataFrame or a list of image paths).
+
+    One row per galaxy: ``id_str``, ``p_{class}`` per class and ``predicted`` (or the
+    ``predicted`` value for regression), plus ``label`` and ``correct`` when ``label_col`` is in
+    the catalog. (The pretrained model's vote fractions come from ``predict_vote_fractions``.)
+    """
     if not isinstance(catalog, pd.DataFrame):
         catalog = pd.DataFrame({"file_loc": [str(p) for p in catalog]})
-    out = predict_features(model, embed_catalog(model, catalog, image_size, batch_size, progress))
+    features = embed(model, catalog, image_size=image_size, batch_size=batch_size, progress=progress)
+    out = predict_features(model, features)
     ids = catalog["id_str"].astype(str) if "id_str" in catalog else catalog["file_loc"].astype(str)
     frame = pd.DataFrame({"id_str": ids.to_numpy()})
     if model.task == "regression":
@@ -49,6 +58,14 @@ def predict_catalog(model: FinetuneModel, catalog: pd.DataFrame | Sequence[str |
         if model.task != "regression":
             frame["correct"] = frame["predicted"].to_numpy() == frame["label"].to_numpy()
     return frame
+
+
+def predict_catalog(model: FinetuneModel, catalog: pd.DataFrame | Sequence[str | os.PathLike], image_size: int,
+                    batch_size: int = 128, label_col: str | None = None, progress: bool = False) -> pd.DataFrame:
+    """Deprecated: use :func:`predict_labels`."""
+    warnings.warn("finetune.predict_catalog is deprecated; use finetune.predict_labels", DeprecationWarning,
+                  stacklevel=2)
+    return predict_labels(model, catalog, image_size, batch_size, label_col, progress)
 
 
 def classification_metrics(y: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:

@@ -11,6 +11,7 @@ all of them.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -19,10 +20,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..cpu_memory import keep_freed_memory
+from ..representations import embed
 from .model import FeatureScaling, FinetuneModel, scale_features
 
-__all__ = ["L2_GRID", "embed_images", "embed_catalog", "class_weights", "fit_head", "fit_linear_probe"]
+__all__ = ["L2_GRID", "class_weights", "fit_head", "fit_linear_probe", "embed_images", "embed_catalog"]
 
 L2_GRID: tuple[float, ...] = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 30.0, 100.0)
 """L2 strengths (on the mean loss over scaled features) tried by cross-validation. With 8
@@ -41,45 +42,21 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@keep_freed_memory()
 def embed_images(model: FinetuneModel, images: torch.Tensor, batch_size: int = 128,
                  progress: bool = False) -> torch.Tensor:
-    """Frozen-encoder features ``(N, num_features)`` (float32, CPU) of ``uint8`` or [0, 1] images.
-
-    :func:`galzoo_tools.representations.embed_images` does the work on the model's own device;
-    this keeps the model's train/eval mode and returns a tensor the probe can train on.
-    """
-    from ..representations import embed_images as embed_with
-
-    was_training = model.training
-    try:
-        features = embed_with(images, model, batch_size=batch_size, device=next(model.parameters()).device,
-                              progress=progress)
-    finally:
-        model.train(was_training)
-    return torch.from_numpy(features)
+    """Deprecated: use ``torch.from_numpy(representations.embed(model, images))``."""
+    warnings.warn("finetune.embed_images is deprecated; use galzoo_tools.representations.embed(model, images), "
+                  "which returns a numpy array", DeprecationWarning, stacklevel=2)
+    return torch.from_numpy(embed(model, images, batch_size=batch_size, progress=progress))
 
 
-@torch.no_grad()
-@keep_freed_memory()
 def embed_catalog(model: FinetuneModel, catalog: pd.DataFrame | Sequence[str | os.PathLike], image_size: int,
                   batch_size: int = 128, progress: bool = False, num_workers: int | None = None) -> torch.Tensor:
-    """Features of every galaxy of a catalog, streaming the images (any size, PNG or JPEG)."""
-    from ..datasets import GalaxyDataset, make_dataloader, resize_transform
-
-    if not isinstance(catalog, pd.DataFrame):
-        catalog = pd.DataFrame({"file_loc": [str(p) for p in catalog]})
-    channels = int(model.encoder_info.get("in_chans") or 3)
-    data = GalaxyDataset(catalog, schema=None, transform=resize_transform(image_size, channels),
-                         channels=channels, cache=False)
-    device = next(model.parameters()).device
-    loader = make_dataloader(data, batch_size, shuffle=False, device=device, num_workers=num_workers)
-    if progress:
-        from tqdm.auto import tqdm
-
-        loader = tqdm(loader, desc="embedding", unit="batch", leave=False)
-    out = [embed_images(model, images, batch_size) for images in loader]
-    return torch.cat(out) if out else torch.zeros(0, model.num_features)
+    """Deprecated: use ``representations.embed(model, catalog, image_size=...)``."""
+    warnings.warn("finetune.embed_catalog is deprecated; use galzoo_tools.representations.embed(model, catalog, "
+                  "image_size=...), which returns a numpy array", DeprecationWarning, stacklevel=2)
+    return torch.from_numpy(embed(model, catalog, image_size=image_size, batch_size=batch_size, progress=progress,
+                                  num_workers=num_workers))
 
 
 def class_weights(y: np.ndarray | torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -148,10 +125,12 @@ def _folds(y: np.ndarray, task: str, seed: int, max_folds: int = 5) -> list[tupl
     return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
-def fit_head(model: FinetuneModel, features: torch.Tensor, y: np.ndarray | torch.Tensor, l2: float,
+def fit_head(model: FinetuneModel, features: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, l2: float,
              balance: bool = True) -> None:
-    """Fit ``model``'s head (and its feature/target standardisation) on these features, in place."""
-    x = features.double().cpu()
+    """Fit ``model``'s head (and its feature/target standardisation) on these features, in place.
+
+    Every fitted quantity is replaced, so one model can be refitted on draw after draw."""
+    x = torch.as_tensor(features).double().cpu()
     mean, std = _feature_stats(x, model.feature_scaling)
     x = scale_features(x, mean, std, model.feature_scaling)
     target, weight = _targets(model, y, balance)
@@ -177,7 +156,7 @@ def _targets(model: FinetuneModel, y: np.ndarray | torch.Tensor, balance: bool) 
     return y, (class_weights(y, n_classes).double() if balance else None)
 
 
-def fit_linear_probe(model: FinetuneModel, features: torch.Tensor, y: np.ndarray, balance: bool = True,
+def fit_linear_probe(model: FinetuneModel, features: np.ndarray | torch.Tensor, y: np.ndarray, balance: bool = True,
                      l2_grid: Sequence[float] = L2_GRID, seed: int = 0) -> dict[str, float]:
     """Choose the L2 strength by k-fold cross-validation (≤ 5 folds) on the labelled galaxies,
     then fit the head on all of them. Returns ``{"l2": …, "cv_loss": …}`` (cv_loss NaN when
@@ -185,7 +164,7 @@ def fit_linear_probe(model: FinetuneModel, features: torch.Tensor, y: np.ndarray
     """
     y = np.asarray(y)
     folds = _folds(y, model.task, seed)
-    x = features.double().cpu()
+    x = torch.as_tensor(features).double().cpu()
     grid = sorted(l2_grid, reverse=True)  # strong to weak: each fit warm-starts the next
     totals = np.zeros(len(grid))
     for train, val in folds:

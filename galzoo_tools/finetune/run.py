@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,11 @@ import torch
 
 from ..jsonio import write_metrics
 from .data import check_class_counts, encode_labels, infer_task, stratified_sample
-from .evaluate import predict_catalog, score
+from .evaluate import predict_labels, score
 from .model import FinetuneModel, build_finetune_model, save_finetuned
-from .train import FinetuneConfig, FitReport, fit_finetune
+from .train import FinetuneConfig, FitReport, Mode, fit_finetune
 
-__all__ = ["FinetuneResult", "finetune", "source_image_size", "DEFAULT_IMAGE_SIZE"]
+__all__ = ["FinetuneResult", "finetune", "with_shortcuts", "source_image_size", "DEFAULT_IMAGE_SIZE"]
 
 DEFAULT_IMAGE_SIZE = 128
 """Image size for sources that do not record one (ImageNet, scratch, hub encoders)."""
@@ -66,14 +67,31 @@ def _read(catalog: str | os.PathLike | pd.DataFrame, label_col: str, image_root:
     return table
 
 
+def with_shortcuts(config: FinetuneConfig | None, **shortcuts: Any) -> FinetuneConfig:
+    """``config`` (default :class:`FinetuneConfig`) with the shortcut keyword arguments that were
+    given (not None) filled in: the config stays the single truth for everything else."""
+    given = {name: value for name, value in shortcuts.items() if value is not None}
+    return replace(config or FinetuneConfig(), **given)
+
+
+def _model_source(model: str | os.PathLike | None, init: str | os.PathLike | None) -> str | os.PathLike:
+    """``model``, or the deprecated ``init`` (warned), or ``reference``."""
+    if init is None:
+        return "reference" if model is None else model
+    warnings.warn("init= is deprecated; use model=", DeprecationWarning, stacklevel=3)
+    if model is not None:
+        raise ValueError(f"give the starting model once, as model= (got model={model!r} and init={init!r})")
+    return init
+
+
 def finetune(
     catalog: str | os.PathLike | pd.DataFrame,
     label_col: str,
-    init: str | os.PathLike = "reference",
+    model: str | os.PathLike | None = None,
     train_size: int = 128,
     out_dir: str | os.PathLike | None = None,
-    seed: int = 0,
-    mode: str = "linear",
+    seed: int | None = None,
+    mode: Mode | None = None,
     task: str = "auto",
     image_size: int | None = None,
     config: FinetuneConfig | None = None,
@@ -81,20 +99,26 @@ def finetune(
     image_root: str | os.PathLike | None = None,
     device: torch.device | str | None = None,
     progress: bool = True,
+    init: str | os.PathLike | None = None,
 ) -> FinetuneResult:
-    """Fine-tune the encoder ``init`` on ``train_size`` labels of ``label_col``; test on the rest.
+    """Fine-tune the encoder ``model`` (a source, default ``reference``) on ``train_size`` labels of
+    ``label_col``; test on the rest.
 
-    ``mode`` (``linear`` | ``partial`` | ``full``) and ``seed`` override those of ``config``.
-    ``image_size`` defaults to the size ``init`` was pretrained at (else 128). Images of any size
-    and format PIL reads are centre-cropped to a square and resized. Writes ``out_dir`` (module
-    docstring) when given; returns the model, metrics and test predictions.
+    ``config`` says how to train; ``mode`` and ``seed`` are shortcuts for its fields, used only
+    when given (``None``: the config's). The seed also draws the labelled galaxies.
+    ``image_size`` defaults to the size ``model`` was pretrained at (else 128). Images of any
+    size and format PIL reads are centre-cropped to a square and resized. Writes ``out_dir``
+    (module docstring) when given; returns the model, metrics and test predictions. ``init`` is
+    the deprecated name of ``model``.
     """
     from ..config import get_device
     from ..datasets import load_images
 
     start = time.perf_counter()
     device = torch.device(device) if device is not None else get_device()
-    config = replace(config or FinetuneConfig(), mode=mode, seed=seed)  # type: ignore[arg-type]
+    source = _model_source(model, init)
+    config = with_shortcuts(config, mode=mode, seed=seed)
+    seed = config.seed
     table = _read(catalog, label_col, image_root)
     task_name = infer_task(table[label_col], task)
     y, classes = encode_labels(table[label_col], task_name)
@@ -106,27 +130,27 @@ def finetune(
         check_class_counts(y[labelled], classes, config.mode, population=y, label=label_col)  # type: ignore[arg-type]
     test = np.setdiff1d(np.arange(len(table)), labelled)
 
-    model = build_finetune_model(init, task_name, classes, backbone=backbone).to(device)
-    size = image_size or source_image_size(init) or DEFAULT_IMAGE_SIZE
-    channels = int(model.encoder_info.get("in_chans") or 3)
+    net = build_finetune_model(source, task_name, classes, backbone=backbone).to(device)
+    size = image_size or source_image_size(source) or DEFAULT_IMAGE_SIZE
+    channels = int(net.encoder_info.get("in_chans") or 3)
     images = load_images(table.iloc[labelled], size, channels)
-    report = fit_finetune(model, images, y[labelled], config, device, progress)
-    predictions = predict_catalog(model, table.iloc[test], size, label_col=label_col, progress=progress)
-    test_scores = score(model, y[test], _prediction_array(model, predictions))
+    report = fit_finetune(net, images, y[labelled], config, device, progress)
+    predictions = predict_labels(net, table.iloc[test], size, label_col=label_col, progress=progress)
+    test_scores = score(net, y[test], _prediction_array(net, predictions))
 
     metrics: dict[str, Any] = {f"test_{k}": v for k, v in test_scores.items() if k != "n"}
     metrics.update({
         "n_train": int(train_size), "n_fit": report.n_train, "n_val": report.n_val, "n_test": int(len(test)),
-        "mode": report.mode, "init": str(init), "task": task_name, "classes": classes, "label_col": label_col,
-        "image_size": int(size), "backbone": model.encoder_info.get("backbone"), "seed": int(seed),
+        "mode": report.mode, "model": str(source), "task": task_name, "classes": classes, "label_col": label_col,
+        "image_size": int(size), "backbone": net.encoder_info.get("backbone"), "seed": int(seed),
         "l2": report.l2, "trainable_blocks": report.trainable_blocks, "best_epoch": report.best_epoch,
         "epochs_run": max(0, len(report.history) - 1), "stopped_early": report.stopped_early,
-        "cached_trunk": report.cached_trunk, "feature_scaling": model.feature_scaling, "device": str(device),
+        "cached_trunk": report.cached_trunk, "feature_scaling": net.feature_scaling, "device": str(device),
     })
     metrics["seconds"] = round(time.perf_counter() - start, 2)
     if out_dir is not None:
-        _write(Path(out_dir), model, table, labelled, report, predictions, metrics, config)
-    return FinetuneResult(model, metrics, predictions, report)
+        _write(Path(out_dir), net, table, labelled, report, predictions, metrics, config)
+    return FinetuneResult(net, metrics, predictions, report)
 
 
 def _prediction_array(model: FinetuneModel, predictions: pd.DataFrame) -> np.ndarray:
@@ -138,7 +162,7 @@ def _prediction_array(model: FinetuneModel, predictions: pd.DataFrame) -> np.nda
 def _write(out: Path, model: FinetuneModel, table: pd.DataFrame, labelled: np.ndarray, report: FitReport,
            predictions: pd.DataFrame, metrics: dict[str, Any], config: FinetuneConfig) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    keep = ("image_size", "label_col", "mode", "n_train", "seed", "init")
+    keep = ("image_size", "label_col", "mode", "n_train", "seed", "model")
     save_finetuned(model, out / "model", {k: metrics[k] for k in keep})
     predictions.to_parquet(out / "predictions.parquet", index=False)
     split = np.full(len(table), "test", dtype=object)

@@ -38,7 +38,7 @@ def test_finetune_writes_model_metrics_and_split(catalog, tmp_path, capsys):
     assert len(summary) == 1 and summary[0].startswith("finetune: scratch (linear) on 10 labels of 'ring' at 32px")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_train"] == 10 and metrics["n_test"] == 14
-    assert metrics["mode"] == "linear" and metrics["init"] == "scratch" and metrics["seconds"] > 0
+    assert metrics["mode"] == "linear" and metrics["model"] == "scratch" and metrics["seconds"] > 0
     assert metrics["feature_scaling"] == "cosine"
     assert 0 <= metrics["test_accuracy"] <= 1 and 0 <= metrics["test_roc_auc"] <= 1
     split = pd.read_csv(out / "split.csv")

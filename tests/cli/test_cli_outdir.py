@@ -69,7 +69,7 @@ def test_output_folder_is_checked_before_the_work(cli_files, capsys, monkeypatch
     def no_work(*args, **kwargs):
         raise AssertionError("the work started before the output folder was checked")
 
-    monkeypatch.setattr("galzoo_tools.representations.embed_catalog", no_work)
+    monkeypatch.setattr("galzoo_tools.representations.catalog_embeddings", no_work)
     assert main(["embed", "--catalog", str(cli_files / "catalog.csv"), "--model", "scratch",
                  "--out", str(cli_files / "a_file.txt" / "run"), "--quiet"]) == 1
     line = capsys.readouterr().err.strip()

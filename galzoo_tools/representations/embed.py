@@ -1,13 +1,16 @@
-"""Representations: the pooled encoder features of every galaxy in a catalog, and what to do with them.
+"""Embedding: the pooled encoder features of galaxies, one vector each, and how to store them.
 
 Walmsley et al. (2022) show that the features a network learns while answering every Galaxy
 Zoo question are a general-purpose description of a galaxy: similar galaxies get nearby
-vectors. This module computes them (:func:`embed_catalog`), stores them compactly
-(:func:`save_embeddings` / :func:`load_embeddings`), compresses them (:func:`fit_pca`) and
-lays them out on a 2-D map (:func:`map_2d`; figures in :mod:`galzoo_tools.plot_maps`).
+vectors. :func:`embed` computes them for any model with an ``.embed`` method (a pretrained
+:class:`~galzoo_tools.models.ZooModel`, a fine-tuned
+:class:`~galzoo_tools.finetune.FinetuneModel`, ...) or any source name, from images in memory
+or from a catalog. :func:`catalog_embeddings` also keeps each galaxy's ``id_str`` and how the
+features were made (:class:`Embeddings`), which :func:`save_embeddings` / :func:`load_embeddings`
+store compactly and :func:`align_embeddings` pairs with a catalog again.
 
->>> emb = embed_catalog("data/synthetic_sample/catalog.parquet", encoder="reference")
->>> emb.features.shape          # (400, 1280) for EfficientNet-Lite0
+>>> features = embed("reference", "data/synthetic_sample/catalog.parquet")   # (400, 1280) float32
+>>> emb = catalog_embeddings("reference", "data/synthetic_sample/catalog.parquet")
 >>> save_embeddings("runs/embed/embeddings.npz", emb.id_str, emb.features)
 """
 
@@ -16,40 +19,46 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from .config import default_file_mode, get_device, get_scale
-from .cpu_memory import keep_freed_memory
+from ..config import default_file_mode, get_device, get_scale
+from ..cpu_memory import keep_freed_memory
 
 __all__ = [
     "Embeddings",
     "EMBEDDINGS_FILE",
+    "ModelLike",
+    "ImagesOrCatalog",
+    "embed",
+    "catalog_embeddings",
     "load_encoder_model",
-    "embed_images",
-    "embed_catalog",
     "save_embeddings",
     "load_embeddings",
     "align_embeddings",
-    "fit_pca",
-    "map_2d",
-    "map_methods",
-    "pixel_features",
-    "random_features",
+    "embed_images",
+    "embed_catalog",
 ]
 
 EMBEDDINGS_FILE = "embeddings.npz"
 """File name :func:`save_embeddings` uses when given a folder."""
 
-INCREMENTAL_PCA_ELEMENTS = 50_000_000
-"""``fit_pca(incremental=None)`` switches to IncrementalPCA above this many feature values (200 MB)."""
+ModelLike = str | os.PathLike[str] | nn.Module
+"""A model (any module with ``.embed``, or one mapping [0, 1] images to features) or a source
+name: ``"reference"``, ``"imagenet"``, ``"scratch"``, ``"hf_hub:…"``, ``"local-dir:…"`` or a
+checkpoint folder."""
+
+ImagesOrCatalog = torch.Tensor | np.ndarray | pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+"""Images in memory (N, C, H, W) (``uint8``, or float in [0, 1]), or a catalog: a DataFrame, a
+CSV/parquet path, or a list of image paths."""
 
 
 @dataclass
@@ -158,11 +167,12 @@ def load_encoder_model(
     ``"hf_hub:…"``, ``"local-dir:…"`` or a checkpoint folder. ``image_size`` is the size a
     checkpoint was trained at, else None.
     """
-    from .models import ZooModel, build_model, load_model, read_model_config, resolve_model_source
+    from ..models import build_model, load_model, read_model_config, resolve_model_source
 
     device = torch.device(device) if device is not None else get_device()
     if isinstance(encoder, nn.Module):
-        channels = encoder.encoder_info.get("in_chans", 3) if isinstance(encoder, ZooModel) else _first_conv_chans(encoder)
+        info = getattr(encoder, "encoder_info", None)  # ZooModel, FinetuneModel
+        channels = info.get("in_chans") or 3 if isinstance(info, dict) else _first_conv_chans(encoder)
         return encoder.to(device).eval(), {"image_size": None, "channels": int(channels), "name": type(encoder).__name__}
     source = resolve_model_source(encoder)
     if source.kind == "checkpoint":
@@ -190,7 +200,7 @@ class _Embedder:
     """Runs one batch: to the device, float in [0, 1], optional augmentation, AMP on CUDA, mean over views."""
 
     def __init__(self, model: nn.Module, device: torch.device, tta: int, image_size: int) -> None:
-        from .augment import BatchAugment
+        from ..augment import BatchAugment
 
         self.model, self.device, self.tta = model, device, int(tta)
         self.cuda = device.type == "cuda"
@@ -219,44 +229,99 @@ def _check_tta(tta: int) -> int:
     return int(tta)
 
 
-@torch.inference_mode()
-@keep_freed_memory()
-def embed_images(
-    images: torch.Tensor | np.ndarray,
-    encoder: str | os.PathLike[str] | nn.Module = "reference",
-    batch_size: int = 64,
-    tta: int = 0,
-    device: torch.device | str | None = None,
-    seed: int = 0,
-    progress: bool = False,
-) -> np.ndarray:
-    """Features (N, D) float32 of images already in memory: (N, C, H, W) uint8 or float in [0, 1].
+def _is_images(data: object) -> bool:
+    return isinstance(data, torch.Tensor) or (isinstance(data, np.ndarray) and data.dtype.kind in "uifb")
 
-    Images are used at the size they have. See :func:`embed_catalog` for ``tta``.
-    """
-    model, _ = load_encoder_model(encoder, device)
-    device = next(model.parameters()).device
-    images = torch.as_tensor(images)
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
-    run = _Embedder(model, device, _check_tta(tta), int(images.shape[-1]))
-    starts = range(0, len(images), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc="embedding", unit="batch")
+def _device_for(model: ModelLike, device: torch.device | str | None) -> torch.device:
+    """The device asked for; else a module's own device (embedding never moves a caller's model
+    behind their back); else the best available."""
+    if device is not None:
+        return torch.device(device)
+    if isinstance(model, nn.Module):
+        first = next(model.parameters(), None)
+        if first is not None:
+            return first.device
+    return get_device()
+
+
+def _run_batches(run: _Embedder, batches: Any, device: torch.device, seed: int, dims: int) -> np.ndarray:
+    """Features of every batch, with the augmentation RNG seeded without touching the caller's."""
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        out = [run(images[i:i + batch_size]) for i in starts]
-    dims = int(getattr(model, "num_features", 0))
+        out = [run(batch) for batch in batches]
     return torch.cat(out).numpy() if out else np.zeros((0, dims), np.float32)
 
 
+def _progress(items: Any, progress: bool) -> Any:
+    if not progress:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc="embedding", unit="batch")
+
+
+def _as_table(catalog: pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
+    from ..catalog import read_catalog
+
+    if not isinstance(catalog, (pd.DataFrame, str, os.PathLike)):
+        paths = [str(p) for p in catalog]
+        catalog = pd.DataFrame({"id_str": paths, "file_loc": paths})
+    return read_catalog(catalog, schema=None, require_votes=False)
+
+
 @torch.inference_mode()
 @keep_freed_memory()
-def embed_catalog(
-    catalog: pd.DataFrame | str | os.PathLike[str],
-    encoder: str | os.PathLike[str] | nn.Module = "reference",
+def embed(
+    model: ModelLike,
+    images_or_catalog: ImagesOrCatalog,
+    *,
+    image_size: int | None = None,
+    batch_size: int = 64,
+    tta: int = 0,
+    device: torch.device | str | None = None,
+    num_workers: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> np.ndarray:
+    """Features (N, D) float32 of every galaxy, in the order given: the one way to embed.
+
+    ``model``: a module (its ``.embed`` is used when it has one, so a
+    :class:`~galzoo_tools.models.ZooModel` and a fine-tuned model give their pooled encoder
+    features) or a source name (:data:`ModelLike`). ``images_or_catalog``: images in memory
+    (N, C, H, W), used at the size they have, or a catalog (DataFrame, CSV/parquet path, or a
+    list of image paths) whose images are streamed from disk, centre-cropped to a square and
+    resized to ``image_size`` (default: the size the checkpoint was trained at, else the
+    scale's size). ``tta > 0`` averages the plain image and ``tta`` randomly rotated, flipped
+    and zoomed views (seeded by ``seed``), which makes the features less sensitive to
+    orientation. A module stays on its device (unless ``device`` says otherwise) and keeps its
+    train/eval mode; bfloat16 autocast and channels-last are used on CUDA. For the galaxies'
+    ids and how the features were made, use :func:`catalog_embeddings`.
+    """
+    if not _is_images(images_or_catalog):
+        return catalog_embeddings(model, images_or_catalog, image_size=image_size, batch_size=batch_size, tta=tta,
+                                  device=device, num_workers=num_workers, seed=seed, progress=progress).features
+    tta = _check_tta(tta)
+    images = torch.as_tensor(images_or_catalog)
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
+    was_training = model.training if isinstance(model, nn.Module) else False
+    net, _ = load_encoder_model(model, _device_for(model, device))
+    try:
+        device = next(net.parameters()).device
+        run = _Embedder(net, device, tta, int(images.shape[-1]))
+        batches = (images[i:i + batch_size] for i in _progress(range(0, len(images), batch_size), progress))
+        return _run_batches(run, batches, device, seed, int(getattr(net, "num_features", 0)))
+    finally:
+        net.train(was_training)
+
+
+@torch.inference_mode()
+@keep_freed_memory()
+def catalog_embeddings(
+    model: ModelLike,
+    catalog: pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
     image_size: int | None = None,
     batch_size: int = 64,
     tta: int = 0,
@@ -266,49 +331,74 @@ def embed_catalog(
     progress: bool = True,
     notes: Callable[[str], None] | None = None,
 ) -> Embeddings:
-    """Pooled encoder features of every galaxy in ``catalog`` (a DataFrame or a CSV/parquet path).
+    """:func:`embed` of a catalog, kept with each galaxy's ``id_str`` and how it was made.
 
-    Images (PNG/JPEG, any size, RGB or grey) are centre-cropped to a square and resized to
-    ``image_size`` (default: the size the checkpoint was trained at, else the scale's size),
-    streamed in batches to the best device (bfloat16 autocast and channels-last on CUDA) and
-    run through the encoder under ``torch.inference_mode``. ``tta > 0`` averages the features
-    of the plain image and ``tta`` randomly rotated, flipped and zoomed views (seeded by
-    ``seed``), which makes them less sensitive to orientation. ``notes``, if given, is called
-    with one line per step between reading the catalog and the first batch.
+    Returns :class:`Embeddings`, whose ``info`` (encoder, image size, throughput, device) is what
+    ``galzoo embed`` writes to ``metrics.json``. ``notes``, if given, is called with one line
+    per step between reading the catalog and the first batch (they take seconds).
     """
-    from .catalog import read_catalog
-    from .datasets import GalaxyDataset, make_dataloader, resize_transform
+    from ..datasets import GalaxyDataset, make_dataloader, resize_transform
 
     note = notes or (lambda message: None)
     tta = _check_tta(tta)
-    table = read_catalog(catalog, schema=None, require_votes=False)
-    note(f"{len(table)} galaxies; loading the encoder "
-         f"{type(encoder).__name__ if isinstance(encoder, nn.Module) else encoder}")
-    model, spec = load_encoder_model(encoder, device)
-    device = next(model.parameters()).device
-    size = int(image_size or spec["image_size"] or get_scale().image_size)
-    note(f"reading {len(table)} images at {size}px and embedding them on {device}")
-    data = GalaxyDataset(table, schema=None, transform=resize_transform(size, spec["channels"]), channels=spec["channels"])
-    loader = make_dataloader(data, batch_size, shuffle=False, device=device, num_workers=num_workers)
-    run = _Embedder(model, device, tta, size)
-    batches = loader
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(loader, desc="embedding", unit="batch")
-    start = time.perf_counter()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        out = [run(batch) for batch in batches]
-    seconds = time.perf_counter() - start
-    dims = int(getattr(model, "num_features", 0))
-    features = torch.cat(out).numpy() if out else np.zeros((0, dims), np.float32)
+    table = _as_table(catalog)
+    name = type(model).__name__ if isinstance(model, nn.Module) else model
+    note(f"{len(table)} galaxies; loading the encoder {name}")
+    was_training = model.training if isinstance(model, nn.Module) else False
+    net, spec = load_encoder_model(model, _device_for(model, device))
+    try:
+        device = next(net.parameters()).device
+        size = int(image_size or spec["image_size"] or get_scale().image_size)
+        note(f"reading {len(table)} images at {size}px and embedding them on {device}")
+        data = GalaxyDataset(table, schema=None, transform=resize_transform(size, spec["channels"]),
+                             channels=spec["channels"], cache=False)
+        loader = make_dataloader(data, batch_size, shuffle=False, device=device, num_workers=num_workers)
+        run = _Embedder(net, device, tta, size)
+        start = time.perf_counter()
+        features = _run_batches(run, _progress(loader, progress), device, seed, int(getattr(net, "num_features", 0)))
+        seconds = time.perf_counter() - start
+    finally:
+        net.train(was_training)
     info = {
         "encoder": spec["name"], "image_size": size, "channels": spec["channels"], "tta": tta,
         "n": len(features), "dims": int(features.shape[1]), "seconds": round(seconds, 3),
         "images_per_second": round(len(features) / seconds, 1) if seconds > 0 else None, "device": str(device),
     }
     return Embeddings(table["id_str"].astype(str).to_numpy(), features, info)
+
+
+def embed_images(
+    images: torch.Tensor | np.ndarray,
+    encoder: ModelLike = "reference",
+    batch_size: int = 64,
+    tta: int = 0,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> np.ndarray:
+    """Deprecated: use ``embed(model, images)`` (the model comes first)."""
+    warnings.warn("representations.embed_images(images, encoder) is deprecated; use embed(model, images)",
+                  DeprecationWarning, stacklevel=2)
+    return embed(encoder, images, batch_size=batch_size, tta=tta, device=device, seed=seed, progress=progress)
+
+
+def embed_catalog(
+    catalog: pd.DataFrame | str | os.PathLike[str],
+    encoder: ModelLike = "reference",
+    image_size: int | None = None,
+    batch_size: int = 64,
+    tta: int = 0,
+    device: torch.device | str | None = None,
+    num_workers: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    notes: Callable[[str], None] | None = None,
+) -> Embeddings:
+    """Deprecated: use ``catalog_embeddings(model, catalog)`` (or ``embed`` for the features alone)."""
+    warnings.warn("representations.embed_catalog(catalog, encoder) is deprecated; use catalog_embeddings(model, "
+                  "catalog), or embed(model, catalog) for the features alone", DeprecationWarning, stacklevel=2)
+    return catalog_embeddings(encoder, catalog, image_size=image_size, batch_size=batch_size, tta=tta, device=device,
+                              num_workers=num_workers, seed=seed, progress=progress, notes=notes)
 
 
 def _npz_path(path: str | os.PathLike[str]) -> Path:
@@ -358,92 +448,3 @@ def load_embeddings(path: str | os.PathLike[str]) -> Embeddings:
     return Embeddings(ids, features, {"path": str(target)})
 
 
-def fit_pca(
-    features: np.ndarray,
-    n_components: int | float = 40,
-    incremental: bool | None = None,
-    batch_size: int = 10_000,
-    seed: int = 0,
-) -> Any:
-    """A fitted scikit-learn PCA (or IncrementalPCA) of ``features``.
-
-    Use ``pca.transform(x)`` for the compressed features and ``pca.explained_variance_ratio_``
-    for the share of variance each component keeps. ``n_components`` below 1 asks for as many
-    components as keep that share of the variance (ordinary PCA only). ``incremental=None``
-    chooses IncrementalPCA, which reads ``batch_size`` rows at a time, when the features have
-    more than 50 million values, so a million galaxies fit in memory.
-    """
-    from sklearn.decomposition import PCA, IncrementalPCA
-
-    features = np.asarray(features, dtype=np.float32)
-    if features.ndim != 2 or len(features) < 2:
-        raise ValueError(f"need features of shape (galaxies >= 2, dims), got {features.shape}")
-    if incremental is None:
-        incremental = features.size > INCREMENTAL_PCA_ELEMENTS
-    if isinstance(n_components, float) and n_components < 1:
-        if incremental:
-            raise ValueError("IncrementalPCA needs a whole number of components; pass n_components=int")
-        return PCA(n_components=n_components, svd_solver="full", random_state=seed).fit(features)
-    n = int(min(n_components, *features.shape))
-    if incremental:
-        pca = IncrementalPCA(n_components=n, batch_size=max(batch_size, n))
-        for start in range(0, len(features), max(batch_size, n)):
-            chunk = features[start:start + max(batch_size, n)]
-            if len(chunk) >= n:
-                pca.partial_fit(chunk)
-        return pca
-    return PCA(n_components=n, random_state=seed).fit(features)
-
-
-def map_methods() -> list[str]:
-    """2-D map methods available here: ``pca``, ``tsne`` and ``umap`` when umap-learn is installed."""
-    import importlib.util
-
-    return ["pca", "tsne"] + (["umap"] if importlib.util.find_spec("umap") is not None else [])
-
-
-def map_2d(
-    features: np.ndarray,
-    method: Literal["pca", "tsne", "umap"] = "tsne",
-    seed: int = 0,
-    pca_components: int = 50,
-    perplexity: float = 30.0,
-) -> np.ndarray:
-    """2-D coordinates (N, 2) of ``features`` for a map of the galaxies.
-
-    PCA keeps the two directions of largest variance (linear, global distances mean something);
-    t-SNE and UMAP keep neighbourhoods (clusters are real, distances between them are not).
-    Both run on the first ``pca_components`` principal components, as is usual.
-    """
-    features = np.asarray(features, dtype=np.float32)
-    if method == "pca":
-        return fit_pca(features, 2, seed=seed).transform(features)
-    if method not in ("tsne", "umap"):
-        raise ValueError(f"method must be one of {map_methods()}, got {method!r}")
-    reduced = features
-    if features.shape[1] > pca_components and len(features) > pca_components:
-        reduced = fit_pca(features, pca_components, seed=seed).transform(features)
-    if method == "tsne":
-        from sklearn.manifold import TSNE
-
-        perplexity = min(perplexity, max(2.0, (len(features) - 1) / 3))
-        return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(reduced)
-    try:
-        import umap
-    except ImportError:
-        raise ImportError("method='umap' needs umap-learn: pip install 'galzoo-tools[umap]' (or use 'tsne')") from None
-    return umap.UMAP(n_components=2, random_state=seed).fit_transform(reduced)
-
-
-def pixel_features(images: torch.Tensor | np.ndarray, size: int = 16) -> np.ndarray:
-    """The "no model" baseline: images (N, C, H, W) averaged down to ``size`` px and flattened, float32."""
-    images = torch.as_tensor(images)
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
-    small = torch.nn.functional.adaptive_avg_pool2d(images.float(), size)
-    return small.flatten(1).numpy().astype(np.float32)
-
-
-def random_features(n: int, dims: int = 40, seed: int = 0) -> np.ndarray:
-    """The "no information" baseline: standard-normal features (N, dims), float32."""
-    return np.random.default_rng(seed).standard_normal((n, dims), dtype=np.float32)
