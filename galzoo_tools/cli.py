@@ -90,16 +90,18 @@ def add_simulate(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_pretrain(args: argparse.Namespace) -> int:
     from .cli_common import is_main_process, prepare_out_dir
-    from .pretraining import pretrain
+    from .pretrain import PretrainConfig, pretrain
 
     if is_main_process():  # under torchrun rank 0 checks (and clears) OUT; the others only write into it
         prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume, can_resume=True)
-    metrics = pretrain(
-        args.out, catalog=args.catalog, simulate=args.simulate, scale=args.scale, backbone=args.backbone,
-        source=args.init, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
-        channels=args.channels, lr=args.lr, seed=args.seed, resume=args.resume, num_workers=args.workers,
-        progress=not args.quiet, half=args.half, survey=args.survey,
+    scale_overrides = {"n_galaxies": args.simulate, "image_size": args.image_size, "epochs": args.epochs,
+                       "batch_size": args.batch_size}
+    config = PretrainConfig.for_scale(
+        args.scale, **{k: v for k, v in scale_overrides.items() if v is not None}, backbone=args.backbone,
+        init=args.init, channels=args.channels, lr=args.lr, seed=args.seed, num_workers=args.workers,
+        half=args.half, survey=args.survey,
     )
+    metrics = pretrain(config, args.out, catalog=args.catalog, resume=args.resume, progress=not args.quiet)
     if metrics:
         oracle = metrics["oracle_vote_mae"]
         print(
@@ -162,7 +164,7 @@ def _run_predict(args: argparse.Namespace) -> int:
     from .catalog import read_catalog
     from .jsonio import write_metrics
     from .models import load_model, read_model_config, resolve_model_source
-    from .pretraining import predict_catalog
+    from .pretrain import predict_vote_fractions
 
     catalog = read_catalog(args.catalog, schema=None, require_votes=False)
     source = resolve_model_source(str(args.model))
@@ -180,8 +182,8 @@ def _run_predict(args: argparse.Namespace) -> int:
     config = read_model_config(folder)
     image_size = args.image_size or int(config.get("image_size", 128))
     note(f"reading {len(catalog)} images at {image_size}px and predicting")
-    predictions = predict_catalog(model, catalog, image_size, args.batch_size, mc_samples=args.mc_samples,
-                                  channels=int(config.get("in_chans", 3)), progress=not args.quiet)
+    predictions = predict_vote_fractions(model, catalog, image_size, args.batch_size, mc_samples=args.mc_samples,
+                                         channels=int(config.get("in_chans", 3)), progress=not args.quiet)
     path = args.out / "predictions.parquet"
     predictions.to_parquet(path, index=False)
     write_metrics(args.out / "metrics.json",
