@@ -28,7 +28,7 @@ import pandas as pd
 from galzoo_tools import anomaly, representations
 from galzoo_tools.catalog import read_catalog
 from galzoo_tools.config import cache_dir
-from galzoo_tools.pretraining import simulated_catalog
+from galzoo_tools.synthetic import cached_universe
 
 COLUMNS = ["labels", "seeds", "precision_at_50", "precision_at_100", "precision_at_200", "average_precision"]
 
@@ -36,7 +36,7 @@ COLUMNS = ["labels", "seeds", "precision_at_50", "precision_at_100", "precision_
 def fresh_features(n: int, seed: int, encoder: str) -> tuple[np.ndarray, pd.DataFrame]:
     """Encoder features of a fresh synthetic universe (simulated once and cached; embedded every run)."""
     folder = cache_dir() / "universes" / f"n{n}_size128_seed{seed}"
-    universe = simulated_catalog(folder, n=n, size=128, seed=seed, progress=False)
+    universe = cached_universe(folder, n=n, size=128, seed=seed, progress=False)
     galaxies = read_catalog(universe, schema=None, require_votes=False)
     return representations.embed(encoder, galaxies, image_size=128, progress=False), galaxies
 

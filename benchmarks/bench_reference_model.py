@@ -24,11 +24,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from galzoo_tools.evaluation import vote_fraction_mae, mean_fraction_baseline, true_fractions
 from galzoo_tools.models import load_model, read_model_config, resolve_model_source
-from galzoo_tools.pretraining import read_split, simulated_universe
+from galzoo_tools.pretrain import mean_fraction_baseline, read_split, simulated_truth, vote_fraction_mae
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.synthetic import expected_fractions, simulate, simulate_catalog
+from galzoo_tools.synthetic import expected_fractions, simulate, simulate_catalog, trained_universe
 
 
 def main() -> None:
@@ -49,7 +48,7 @@ def main() -> None:
         predicted = torch.cat([model.predict_fractions(b.float() / 255).mean for b in batches]).numpy()
 
     split = read_split(run)
-    n_total, _, train_seed, train_survey = simulated_universe(config, folder)
+    n_total, _, train_seed, train_survey = trained_universe(config, folder)
     _, training_universe = simulate_catalog(n_total, seed=train_seed, survey=train_survey)
     train = training_universe[training_universe["id_str"].isin(set(split.loc[split["split"] == "train", "id_str"]))]
     baseline = np.broadcast_to(mean_fraction_baseline(train, decals_dr5), predicted.shape)
@@ -57,7 +56,7 @@ def main() -> None:
     morphology, _ = simulate_catalog(args.n, seed=args.seed, survey=args.survey)
     per_question = pd.DataFrame({
         "model": vote_fraction_mae(predicted, catalog),
-        "oracle": vote_fraction_mae(true_fractions(catalog), catalog),
+        "oracle": vote_fraction_mae(simulated_truth(catalog), catalog),
         "floor": vote_fraction_mae(expected_fractions(morphology), catalog),
         "baseline": vote_fraction_mae(baseline, catalog),
     })

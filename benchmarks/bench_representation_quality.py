@@ -25,7 +25,7 @@ from galzoo_tools import representations, similarity
 from galzoo_tools.catalog import read_catalog
 from galzoo_tools.config import cache_dir
 from galzoo_tools.finetune import balanced_ring_set, learning_curves
-from galzoo_tools.pretraining import simulated_catalog
+from galzoo_tools.synthetic import cached_universe
 
 
 def main() -> None:
@@ -36,8 +36,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    universe = simulated_catalog(cache_dir() / "universes" / f"n{args.n}_size128_seed777", n=args.n, size=128,
-                                 seed=777, progress=False)
+    universe = cached_universe(cache_dir() / "universes" / f"n{args.n}_size128_seed777", n=args.n, size=128,
+                               seed=777, progress=False)
     galaxies = read_catalog(universe, schema=None, require_votes=False)
     features = {}
     for name in args.encoders:

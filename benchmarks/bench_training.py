@@ -36,7 +36,8 @@ from galzoo_tools.config import worker_processes
 from galzoo_tools.synthetic import write_universe
 from galzoo_tools.catalog import read_catalog
 from galzoo_tools.config import get_device
-from galzoo_tools.training import TrainConfig, amp_dtype, fit
+from galzoo_tools.pretrain import TrainConfig, fit
+from galzoo_tools.training_step import amp_dtype
 
 
 def bare_images_per_second(backbone: str, size: int, batch: int, steps: int, device: torch.device) -> float:

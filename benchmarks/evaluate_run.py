@@ -1,5 +1,5 @@
 """Re-measure a `galzoo pretrain` run on simulated galaxies from its saved model, on this machine
-(`galzoo_tools.pretraining.remeasure_run`).
+(`galzoo_tools.pretrain.remeasure_run`).
 
 Re-simulates the run's validation and test galaxies (the simulator is deterministic per
 galaxy; n and seed come from the model's ``trained_on``), then prints the validation loss of
@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 from galzoo_tools.jsonio import write_metrics
-from galzoo_tools.pretraining import remeasure_run
+from galzoo_tools.pretrain import remeasure_run
 
 
 def main() -> None:

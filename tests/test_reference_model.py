@@ -13,9 +13,9 @@ import torch
 from galzoo_tools.config import data_dir
 from galzoo_tools.losses import dirichlet_multinomial_loss
 from galzoo_tools.models import load_model, read_model_config, resolve_model_source
-from galzoo_tools.pretraining import read_split, simulated_universe
+from galzoo_tools.pretrain import read_split
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.synthetic import render, simulate_catalog
+from galzoo_tools.synthetic import render, simulate_catalog, trained_universe
 
 REFERENCE = data_dir() / "reference_model"
 
@@ -39,7 +39,7 @@ def test_reference_reproduces_its_recorded_validation_loss():
     # run from the saved model (runs before it recorded only the whole validation set's)
     check = metrics.get("val_check", {"n": metrics["n_val"], "loss": metrics["val_loss"]})
     val_ids = split.loc[split["split"] == "val", "id_str"].iloc[: check["n"]]
-    n, size, seed, survey = simulated_universe(config)
+    n, size, seed, survey = trained_universe(config)
     assert n == n_total and size == config["image_size"]
     morphology, catalog = simulate_catalog(n, seed=seed, survey=survey)
     rows = np.flatnonzero(catalog["id_str"].isin(set(val_ids)).to_numpy())

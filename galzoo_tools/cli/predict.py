@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ..catalog import read_catalog
     from ..jsonio import write_metrics
     from ..models import load_model, read_model_config
-    from ..pretraining import predict_catalog
+    from ..pretrain import predict_vote_fractions
 
     catalog = read_catalog(args.catalog, schema=None, require_votes=False)
     folder = _vote_model_folder(str(args.model))
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     config = read_model_config(folder)
     size = args.image_size or int(config.get("image_size", 128))
     note(f"reading {len(catalog)} images at {size}px and predicting")
-    predictions = predict_catalog(model, catalog, size, args.batch_size, mc_samples=args.mc_samples,
-                                  channels=int(config.get("in_chans", 3)), progress=not args.quiet)
+    predictions = predict_vote_fractions(model, catalog, size, args.batch_size, mc_samples=args.mc_samples,
+                                         channels=int(config.get("in_chans", 3)), progress=not args.quiet)
     path = args.out / "predictions.parquet"
     predictions.to_parquet(path, index=False)
     write_metrics(args.out / "metrics.json",

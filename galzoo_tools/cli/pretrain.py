@@ -14,16 +14,18 @@ __all__ = ["register", "run"]
 
 def run(args: argparse.Namespace) -> int:
     """Train (or continue training); print a one-line summary of the best model."""
-    from ..pretraining import pretrain
+    from ..pretrain import PretrainConfig, pretrain
 
     if is_main_process():  # under torchrun rank 0 checks (and clears) OUT; the others only write into it
         prepare_out(args)
-    metrics = pretrain(
-        args.out, catalog=args.catalog, simulate=args.simulate, scale=args.scale, backbone=args.backbone,
-        source=args.init, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
-        channels=args.channels, lr=args.lr, seed=args.seed, resume=args.resume, num_workers=args.workers,
-        progress=not args.quiet, half=args.half, survey=args.survey,
+    scale_overrides = {"n_galaxies": args.simulate, "image_size": args.image_size, "epochs": args.epochs,
+                       "batch_size": args.batch_size}
+    config = PretrainConfig.for_scale(
+        args.scale, **{k: v for k, v in scale_overrides.items() if v is not None}, backbone=args.backbone,
+        init=args.init, channels=args.channels, lr=args.lr, seed=args.seed, num_workers=args.workers,
+        half=args.half, survey=args.survey,
     )
+    metrics = pretrain(config, args.out, catalog=args.catalog, resume=args.resume, progress=not args.quiet)
     if metrics:
         oracle = metrics["oracle_vote_mae"]
         print(

@@ -11,7 +11,8 @@
 ``partial`` and ``full`` start from the linear-probe head (Kumar et al. 2022, "LP-FT": a random
 head would first pull the pretrained features around to fit itself), then train with AdamW,
 warm-up + cosine learning rate, gradient clipping and early stopping on a validation split of
-the labelled set; the best epoch's weights are kept. AMP and channels-last on CUDA.
+the labelled set; the best epoch's weights are kept. AMP and channels-last on CUDA. The
+optimiser step and early stopping are :mod:`galzoo_tools.training_step`'s, shared with pretraining.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from torch import nn
 
 from ..augment import BatchAugment, to_float_images
 from ..cpu_memory import keep_freed_memory
-from ..training import amp_dtype, warmup_cosine
+from ..training_step import EarlyStopping, OptimiserStep, amp_dtype, autocast
 from .data import check_class_counts, split_labelled
 from .model import FeatureScaling, FinetuneModel, feature_chain, set_trainable_blocks, layer_decay_param_groups
-from .probe import _loss, _targets, embed_images, fit_linear_probe
+from ..representations import embed
+from .probe import _loss, _targets, fit_linear_probe
 
 __all__ = ["Mode", "FinetuneConfig", "FitReport", "fit_finetune"]
 
@@ -133,7 +135,7 @@ class _Inputs:
         """Eval-mode features of the unaugmented training galaxies, for the linear probe
         (from the cached front when there is one, so the front runs only once)."""
         if not self.cached:
-            return embed_images(self.model, self.train_x, batch_size)
+            return torch.from_numpy(embed(self.model, self.train_x, batch_size=batch_size))
         self.model.eval()
         plain = self.train_x[0]
         out = [self.model.encoder.forward_head(self.top(self._format(plain[i:i + batch_size]))).float().cpu()
@@ -173,7 +175,7 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
         check_class_counts(y, model.classes, config.mode)  # type: ignore[arg-type]
     if config.mode == "linear":
         set_trainable_blocks(model, 0)
-        probe = fit_linear_probe(model, embed_images(model, images), y, config.balance, seed=config.seed)
+        probe = fit_linear_probe(model, embed(model, images), y, config.balance, seed=config.seed)
         return FitReport("linear", len(y), 0, probe["l2"])
 
     train, val = split_labelled(y, config.val_fraction, config.seed, stratify=classify)
@@ -198,18 +200,19 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
     weight = weight.float().to(device) if weight is not None else None
     train_target, val_target = target[torch.as_tensor(train, device=device)], target[torch.as_tensor(val, device=device)]
 
-    optimizer = torch.optim.AdamW(layer_decay_param_groups(model, config.lr, config.layer_decay, config.weight_decay))
     batch = min(config.batch_size, len(train))
     steps_per_epoch = max(1, len(train) // batch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, warmup_cosine(steps_per_epoch * config.epochs, config.warmup_fraction, min_warmup=10))
+    step = OptimiserStep(
+        torch.optim.AdamW(layer_decay_param_groups(model, config.lr, config.layer_decay, config.weight_decay)),
+        [p for p in model.parameters() if p.requires_grad], steps_per_epoch * config.epochs, config.warmup_fraction,
+        min_warmup=10, grad_clip=config.grad_clip, device=device, amp=amp,
+    )
     dtype = amp_dtype(device)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp and dtype == torch.float16)
-    trainable = [p for p in model.parameters() if p.requires_grad]
 
-    best_loss, bad_epochs = _val_loss(model, inputs, val_target, weight, amp, dtype), 0
+    first_loss = _val_loss(model, inputs, val_target, weight, amp, dtype)
+    stopping = EarlyStopping(config.patience, min_delta=1e-4, best_loss=first_loss, best_epoch=0)
     best_state, report.best_epoch = copy.deepcopy(model.state_dict()), 0
-    report.history.append({"epoch": 0, "train_loss": float("nan"), "val_loss": best_loss})
+    report.history.append({"epoch": 0, "train_loss": float("nan"), "val_loss": first_loss})
     epochs = range(1, config.epochs + 1)
     if progress:
         from tqdm.auto import tqdm
@@ -220,29 +223,20 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
         model.train()
         order = torch.randperm(len(train), generator=generator).to(device)
         running = 0.0
-        for step in range(steps_per_epoch):
-            rows = order[step * batch:(step + 1) * batch]
-            with torch.autocast(device.type, dtype=dtype, enabled=amp):
+        for i in range(steps_per_epoch):
+            rows = order[i * batch:(i + 1) * batch]
+            with autocast(device, amp):
                 outputs = inputs.forward(inputs.train_batch(rows))
             loss = _loss(outputs.float(), train_target[rows], model.task, weight)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(trainable, config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
+            step(loss)
             running += float(loss.detach())
         val_loss = _val_loss(model, inputs, val_target, weight, amp, dtype)
         report.history.append({"epoch": epoch, "train_loss": running / steps_per_epoch, "val_loss": val_loss})
-        if val_loss < best_loss - 1e-4:
-            best_loss, best_state, bad_epochs = val_loss, copy.deepcopy(model.state_dict()), 0
-            report.best_epoch = epoch
-        else:
-            bad_epochs += 1
-            if bad_epochs >= config.patience:
-                report.stopped_early = True
-                break
+        if stopping.update(val_loss, epoch):
+            best_state, report.best_epoch = copy.deepcopy(model.state_dict()), epoch
+        elif stopping.stopped:
+            report.stopped_early = True
+            break
     model.load_state_dict(best_state)
     if channels_last:
         model.to(memory_format=torch.contiguous_format)

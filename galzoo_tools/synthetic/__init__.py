@@ -4,7 +4,7 @@ Galaxies get latent morphology (:mod:`.morphology`), are drawn as colour cut-out
 survey shows them (:mod:`.render`, with the presets of :mod:`.surveys`: ``decals`` by default,
 ``sdss``) and are classified by simulated volunteers walking the GZ DECaLS
 DR5 decision tree (:mod:`.volunteers`); :mod:`.universe` puts it together and writes it to
-disk in the galaxy-datasets layout. Because the truth is known, notebooks can measure
+disk in the galaxy-datasets layout, and :mod:`.cache` keeps universes for reuse. Because the truth is known, notebooks can measure
 themselves against it.
 
 >>> images, catalog = simulate(8, size=64, seed=0)
@@ -12,6 +12,7 @@ themselves against it.
 (8, 64, 64, 3)
 """
 
+from .cache import cached_universe, trained_universe, universe_description, universe_folder
 from .morphology import KINDS, Morphology, sample_morphology
 from .render import render, render_flux
 from .surveys import SURVEYS, Survey, get_survey
@@ -22,6 +23,10 @@ __all__ = [
     "simulate",
     "simulate_catalog",
     "write_universe",
+    "cached_universe",
+    "universe_folder",
+    "universe_description",
+    "trained_universe",
     "sample_morphology",
     "Morphology",
     "KINDS",

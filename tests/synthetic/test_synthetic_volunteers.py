@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from galzoo_tools.pretrain.evaluate import simulated_truth, vote_fraction_mae
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.evaluation import true_fractions, vote_fraction_mae
 from galzoo_tools.synthetic import draw_n_volunteers, expected_fractions, simulate_catalog, simulate_votes
 from galzoo_tools.synthetic.volunteers import ASKED_OF
 
@@ -70,7 +70,7 @@ def test_expected_fractions_average_out_the_tilt_no_image_shows():
     for q in decals_dr5.questions:
         np.testing.assert_allclose(expected[:, q.slice].sum(1), 1.0, rtol=1e-9)
     # the tilted truth is closer to the votes than anything the morphology alone can give ...
-    oracle = vote_fraction_mae(true_fractions(catalog), catalog)["mean"]
+    oracle = vote_fraction_mae(simulated_truth(catalog), catalog)["mean"]
     floor = vote_fraction_mae(expected, catalog)["mean"]
     assert 1.03 * oracle < floor < 1.3 * oracle
     # ... and the average has converged: another set of draws agrees closely

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .evaluation import asked_mask
-from .schema import Schema, decals_dr5
-from .votes import counts_to_fractions
+from ..schema import Schema, decals_dr5
+from ..votes import counts_to_fractions
+from .evaluate import asked_mask
 
 __all__ = ["plot_history", "plot_predicted_vs_observed", "plot_calibration", "DEFAULT_ANSWERS"]
 

@@ -2,18 +2,22 @@
 
 import json
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest_data import make_catalog_folder
 from PIL import Image
 
 from galzoo_tools.cli import main
 from galzoo_tools.models import load_model
-from galzoo_tools.pretraining import split_catalog, starting_model
+from galzoo_tools.pretrain import PretrainConfig, pretrain, read_split, remeasure_run, split_catalog, starting_model
 from galzoo_tools.schema import decals_dr5
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for its shared data helpers
+from conftest_data import make_catalog_folder  # noqa: E402
 
 METRIC_KEYS = {"val_loss", "vote_mae", "baseline_vote_mae", "oracle_vote_mae", "images_per_second", "backbone",
                "image_size", "batch_size", "channels", "epochs"}
@@ -158,8 +162,6 @@ def test_a_model_for_other_questions_gives_only_its_encoder(trained, tmp_path):
 
 
 def test_read_split_takes_plain_or_gzipped_csv_and_names_a_folder_without_one(trained, tmp_path):
-    from galzoo_tools.pretraining import read_split
-
     plain = read_split(trained)
     read_split(trained).to_csv(tmp_path / "split.csv.gz", index=False)
     pd.testing.assert_frame_equal(read_split(tmp_path), plain)
@@ -168,8 +170,6 @@ def test_read_split_takes_plain_or_gzipped_csv_and_names_a_folder_without_one(tr
 
 
 def test_remeasuring_a_run_repeats_its_own_figures(trained):
-    from galzoo_tools.pretraining import remeasure_run
-
     metrics = json.loads((trained / "metrics.json").read_text())
     again = remeasure_run(trained)
     assert again["val_check"]["n"] == metrics["val_check"]["n"]
@@ -180,11 +180,31 @@ def test_remeasuring_a_run_repeats_its_own_figures(trained):
 
 
 def test_remeasuring_needs_a_simulated_run(trained, tmp_path):
-    from galzoo_tools.pretraining import remeasure_run
-
     shutil.copytree(trained / "model", tmp_path / "model")
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     config["trained_on"] = "my_catalog.parquet"
     (tmp_path / "model" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="names no simulated universe"):
         remeasure_run(tmp_path)
+
+
+def test_a_config_for_a_scale_takes_its_sizes_and_the_overrides():
+    tiny = PretrainConfig.for_scale("tiny", epochs=3, lr=5e-4, num_workers=0)
+    assert (tiny.n_galaxies, tiny.image_size, tiny.batch_size) == (256, 64, 32)
+    assert tiny.epochs == 3 and tiny.lr == 5e-4
+    loop = tiny.train_config()
+    assert type(loop).__name__ == "TrainConfig" and (loop.epochs, loop.lr, loop.seed, loop.num_workers) == (3, 5e-4, 0, 0)
+    assert PretrainConfig() == PretrainConfig.for_scale("small")
+    with pytest.raises(TypeError):
+        PretrainConfig.for_scale("tiny", source="imagenet")  # the starting weights are `init`
+
+
+def test_pretrain_takes_its_settings_only_from_a_config(tmp_path):
+    with pytest.raises(TypeError, match="PretrainConfig"):
+        pretrain(tmp_path / "run", tmp_path / "catalog.csv")  # type: ignore[arg-type]  # the old order
+    with pytest.raises(TypeError):
+        pretrain(PretrainConfig(), tmp_path / "run", epochs=3)  # type: ignore[call-arg]
+
+
+def test_the_metrics_record_the_starting_weights(trained):
+    assert json.loads((trained / "metrics.json").read_text())["init"] == "scratch"

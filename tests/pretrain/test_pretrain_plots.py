@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from galzoo_tools.pretrain.plots import plot_calibration, plot_history, plot_predicted_vs_observed
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.training_plots import plot_calibration, plot_history, plot_predicted_vs_observed
 from galzoo_tools.votes import counts_to_fractions
 
 

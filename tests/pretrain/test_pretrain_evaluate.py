@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from galzoo_tools.evaluation import asked_mask, mean_fraction_baseline, vote_fraction_mae, vote_mae_report
+from galzoo_tools.pretrain.evaluate import asked_mask, mean_fraction_baseline, vote_fraction_mae, vote_mae_report
 from galzoo_tools.schema import decals_dr5
 from galzoo_tools.votes import counts_to_fractions
 

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from galzoo_tools.pretrain import CHECKPOINT_NAME, TrainConfig, check_resume_settings, fit
 from galzoo_tools.schema import decals_dr5
-from galzoo_tools.training import CHECKPOINT_NAME, TrainConfig, check_resume_settings, fit
 
 
 class TinyConcentrationNet(nn.Module):
@@ -187,7 +187,8 @@ def test_data_on_device_refuses_a_random_transform(tmp_path):
 
 
 def test_epoch_order_depends_only_on_seed_and_epoch():
-    from galzoo_tools.training import DistributedContext, _epoch_indices
+    from galzoo_tools.pretrain.data import _epoch_indices
+    from galzoo_tools.pretrain.distributed import DistributedContext
 
     one = _epoch_indices(50, True, 3, DistributedContext(), 1)
     assert torch.equal(one, _epoch_indices(50, True, 3, DistributedContext(), 1))
@@ -197,7 +198,8 @@ def test_epoch_order_depends_only_on_seed_and_epoch():
 
 
 def test_data_goes_on_the_gpu_only_when_it_fits(tmp_path, monkeypatch):
-    from galzoo_tools.training import DEVICE_DATA_FRACTION, _data_on_device
+    from galzoo_tools.pretrain.config import DEVICE_DATA_FRACTION
+    from galzoo_tools.pretrain.data import _data_on_device
 
     train, val = _decoded_sets(tmp_path)
     needed = train.stacked_bytes() + val.stacked_bytes()  # 40 images of 3 x 16 x 16

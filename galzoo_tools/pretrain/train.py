@@ -8,7 +8,9 @@ killed run resumes exactly where it was), the best model so far, and early stopp
 On CUDA it uses mixed precision (bf16 where the GPU supports it) and channels-last memory,
 and keeps the decoded images on the GPU when they fit (:class:`DeviceBatches`), so no
 DataLoader has to feed it batch by batch.
-Under ``torchrun`` it trains data-parallel (DDP): NCCL on GPUs, gloo on CPUs.
+Under ``torchrun`` it trains data-parallel (DDP): NCCL on GPUs, gloo on CPUs. The optimiser
+step, schedule, scaler, clipping and early stopping are :mod:`galzoo_tools.training_step`'s,
+shared with fine-tuning.
 """
 
 from __future__ import annotations
@@ -19,60 +21,32 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset
 
-from .augment import to_float_images
-from .config import get_device
-from .cpu_memory import keep_freed_memory
-from .losses import dirichlet_multinomial_loss
-from .schema import Schema, decals_dr5
+from ..config import get_device
+from ..cpu_memory import keep_freed_memory
+from ..losses import dirichlet_multinomial_loss
+from ..schema import Schema, decals_dr5
+from ..training_step import EarlyStopping, OptimiserStep, autocast
+from .config import TrainConfig
+from .data import DeviceBatches, _data_on_device, _epoch_indices, _loader, _to_device
+from .distributed import DistributedContext, distributed_context
 
 __all__ = [
-    "TrainConfig",
+    "CHECKPOINT_NAME",
     "TrainResult",
     "fit",
     "evaluate_loss",
     "images_per_second",
-    "warmup_cosine",
-    "amp_dtype",
-    "DistributedContext",
-    "distributed_context",
-    "DeviceBatches",
     "read_checkpoint",
     "check_resume_settings",
 ]
 
 CHECKPOINT_NAME = "last_checkpoint.pt"
-
-
-@dataclass
-class TrainConfig:
-    """Everything that shapes a training run (saved inside each checkpoint)."""
-
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.05
-    min_lr_fraction: float = 0.01
-    grad_clip: float = 1.0
-    patience: int = 5
-    seed: int = 42
-    amp: bool | None = None
-    channels_last: bool | None = None
-    num_workers: int | None = None
-    data_on_device: bool | None = None
-    """Keep the decoded training and validation sets on the device as uint8 tensors and gather
-    each batch there, with no DataLoader: ``None`` does so on CUDA when they take under
-    :data:`DEVICE_DATA_FRACTION` of the free GPU memory; ``True`` always (the CPU too), ``False`` never."""
-
-
-DEVICE_DATA_FRACTION = 0.4
-"""The largest share of free GPU memory the decoded images may take in ``data_on_device=None``."""
 
 
 @dataclass
@@ -97,152 +71,6 @@ class TrainResult:
         return len(self.history)
 
 
-@dataclass(frozen=True)
-class DistributedContext:
-    """Rank and world size; ``world_size == 1`` outside ``torchrun``."""
-
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-
-def distributed_context() -> DistributedContext:
-    """Join the process group that ``torchrun`` describes in the environment (if any).
-
-    NCCL when each process has a GPU, gloo otherwise - which is how DDP is tested on CPU.
-    """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return DistributedContext()
-    import torch.distributed as dist
-
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if backend == "nccl":
-            torch.cuda.set_device(local_rank)
-        dist.init_process_group(backend=backend)
-    return DistributedContext(rank=dist.get_rank(), local_rank=local_rank, world_size=dist.get_world_size())
-
-
-def warmup_cosine(
-    total_steps: int, warmup_fraction: float, min_lr_fraction: float = 0.01, min_warmup: int = 1
-) -> Callable[[int], float]:
-    """Learning-rate factor per step: linear warm-up (at least ``min_warmup`` steps), then a
-    cosine decay to ``min_lr_fraction``. For ``torch.optim.lr_scheduler.LambdaLR``."""
-    warmup = max(min_warmup, int(total_steps * warmup_fraction))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-        return min_lr_fraction + (1 - min_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
-
-
-def _epoch_indices(n: int, shuffle: bool, seed: int, ctx: DistributedContext, epoch: int) -> torch.Tensor:
-    """The order of the galaxies in one epoch: it depends only on (seed, epoch), so a resumed run
-    sees the same batches, and both data paths (DataLoader, on-device tensors) see the same ones.
-    Under DDP, this replica's share."""
-    if ctx.enabled:
-        sampler = DistributedSampler(range(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=shuffle,
-                                     seed=seed, drop_last=shuffle)
-        sampler.set_epoch(epoch)
-        return torch.tensor(list(sampler), dtype=torch.long)
-    if shuffle:
-        return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-    return torch.arange(n)
-
-
-def _loader(
-    data: Dataset, batch_size: int, shuffle: bool, device: torch.device, config: TrainConfig,
-    ctx: DistributedContext, epoch: int,
-) -> DataLoader:
-    """A DataLoader over this epoch's order (:func:`_epoch_indices`); training drops the last partial batch."""
-    from .datasets import default_num_workers
-
-    workers = default_num_workers(device) if config.num_workers is None else config.num_workers
-    indices = _epoch_indices(len(data), shuffle, config.seed, ctx, epoch).tolist()  # type: ignore[arg-type]
-    return DataLoader(
-        data,
-        batch_size=batch_size,
-        sampler=indices,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-        drop_last=shuffle,
-        # seeds the workers (and keeps the loader off the global RNG, which augmentation uses)
-        generator=torch.Generator().manual_seed(config.seed * 1000 + epoch),
-        persistent_workers=False,
-        prefetch_factor=4 if workers > 0 else None,
-    )
-
-
-class DeviceBatches:
-    """Batches gathered from images and labels already on the device, in :func:`_epoch_indices`
-    order: what a DataLoader yields, without its per-batch host work (the images were decoded
-    and resized once, up front)."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, indices: torch.Tensor,
-                 drop_last: bool) -> None:
-        self.images, self.labels, self.batch_size = images, labels, batch_size
-        self.indices = indices.to(images.device)
-        self.drop_last = drop_last
-
-    def __len__(self) -> int:
-        n = len(self.indices)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for b in range(len(self)):
-            index = self.indices[b * self.batch_size : (b + 1) * self.batch_size]
-            yield self.images.index_select(0, index), self.labels.index_select(0, index)
-
-
-def _data_on_device(config: TrainConfig, device: torch.device, datasets: tuple[Dataset, ...]) -> bool:
-    """Whether to keep the decoded images on the device (see :attr:`TrainConfig.data_on_device`)."""
-    from .datasets import GalaxyDataset
-
-    stackable = all(isinstance(d, GalaxyDataset) and d.stackable for d in datasets)
-    if config.data_on_device is not None:
-        if config.data_on_device and not stackable:
-            raise ValueError("data_on_device=True needs non-empty, cached GalaxyDatasets with labels and a "
-                             "resize_transform(...) (or no transform)")
-        return config.data_on_device
-    if device.type != "cuda" or not stackable:
-        return False
-    needed = sum(d.stacked_bytes() for d in datasets)  # type: ignore[attr-defined]
-    free, _ = torch.cuda.mem_get_info(device)
-    return needed <= DEVICE_DATA_FRACTION * free
-
-
-def _to_device(
-    images: torch.Tensor, labels: torch.Tensor, device: torch.device, channels_last: bool,
-    augment: nn.Module | None = None,
-):
-    """Move a batch (uint8 travels 4x lighter), make it float, augment it there, set memory format."""
-    images = to_float_images(images.to(device, non_blocking=True))
-    if augment is not None:
-        images = augment(images)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    return images.contiguous(memory_format=memory_format), labels.to(device, non_blocking=True)
-
-
-def amp_dtype(device: torch.device) -> torch.dtype:
-    """bfloat16 on GPUs that support it (no loss scaling needed), else float16."""
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
-
-
 @torch.no_grad()
 @keep_freed_memory()
 def evaluate_loss(
@@ -261,7 +89,7 @@ def evaluate_loss(
     count = torch.zeros((), dtype=torch.float64, device=device)
     for images, counts in loader:
         images, counts = _to_device(images, counts, device, channels_last)
-        with torch.autocast(device.type, dtype=amp_dtype(device), enabled=amp):
+        with autocast(device, amp):
             concentrations = model(images)
         total += dirichlet_multinomial_loss(counts, concentrations.float(), schema).sum(0).double()
         count += counts.shape[0]
@@ -369,7 +197,7 @@ def fit(
     # loaders with worker processes share images decoded before the workers start: decode them
     # all now (before CUDA starts, as decoding may fork), and time it: on a GPU machine it can
     # take longer than an epoch
-    from .datasets import GalaxyDataset, default_num_workers
+    from ..datasets import GalaxyDataset, default_num_workers
 
     workers = default_num_workers(device) if config.num_workers is None else config.num_workers
     cache_start = time.perf_counter()
@@ -404,36 +232,34 @@ def fit(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     per_replica = math.ceil(len(train_data) / ctx.world_size)
     steps_per_epoch = max(1, per_replica // config.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, warmup_cosine(steps_per_epoch * config.epochs, config.warmup_fraction, config.min_lr_fraction)
+    step = OptimiserStep(
+        torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay), model.parameters(),
+        steps_per_epoch * config.epochs, config.warmup_fraction, min_lr_fraction=config.min_lr_fraction,
+        grad_clip=config.grad_clip, device=device, amp=amp,
     )
-    use_scaler = amp and amp_dtype(device) == torch.float16
-    scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+    stopping = EarlyStopping(config.patience)
 
     result = TrainResult(checkpoint=checkpoint_path, batch_size=config.batch_size)
     result.cache_seconds = cache_seconds
-    start_epoch, bad_epochs, train_images, train_seconds = 0, 0, 0, 0.0
+    start_epoch, train_images, train_seconds = 0, 0, 0.0
     if resume and checkpoint_path.exists():
         state = read_checkpoint(checkpoint_path, device)
         check_resume_settings(state, settings, checkpoint_path)
         if "settings" in state and settings is not None:
             settings = {**state["settings"], **settings}  # keep what an older run recorded and this one did not
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+        step.load_state_dict(state)
         torch.set_rng_state(state["rng"].cpu())
         result.history = list(state["history"])
-        result.best_epoch, result.best_val_loss = state["best_epoch"], state["best_val_loss"]
-        bad_epochs, result.stopped_early = state["bad_epochs"], state["stopped_early"]
+        stopping = EarlyStopping(config.patience, best_loss=state["best_val_loss"], best_epoch=state["best_epoch"],
+                                 bad_epochs=state["bad_epochs"], stopped=state["stopped_early"])
         train_images, train_seconds = state["train_images"], state["train_seconds"]
         start_epoch = state["epoch"] + 1
 
     for epoch in range(start_epoch, config.epochs):
-        if result.stopped_early:
+        if stopping.stopped:
             break
         train_model.train()
         loader = batches(0, True, epoch)
@@ -448,16 +274,10 @@ def fit(
         epoch_start = time.perf_counter()
         for images, counts in loader:
             images, counts = _to_device(images, counts, device, channels_last, augment)
-            with torch.autocast(device.type, dtype=amp_dtype(device), enabled=amp):
+            with autocast(device, amp):
                 concentrations = train_model(images)
             loss = dirichlet_multinomial_loss(counts, concentrations.float(), schema, reduction="mean")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
+            step(loss)
             running += loss.detach()
             n_batches += 1
             train_images += images.shape[0] * ctx.world_size
@@ -466,7 +286,7 @@ def fit(
                 if n_batches % 20 == 1:
                     bar.set_postfix(loss=f"{float(running) / n_batches:.3f}")
             if on_step is not None:
-                on_step(scheduler.last_epoch, float(loss.detach()))
+                on_step(step.steps, float(loss.detach()))
         if n_batches == 0:
             raise ValueError(f"epoch {epoch + 1} took no training step ({len(train_data)} training galaxies, "
                              f"batch size {config.batch_size}, {ctx.world_size} process(es)); the model would be "
@@ -486,32 +306,25 @@ def fit(
             "train_loss": float(running) / max(1, n_batches),
             "val_loss": val_loss,
             "val_loss_per_question": {q.name: float(v) for q, v in zip(schema.questions, per_question)},
-            "lr": float(scheduler.get_last_lr()[0]),
+            "lr": step.lr,
             "steps": n_batches,
             "seconds": epoch_seconds,
         }
         result.history.append(record)
-        if val_loss < result.best_val_loss:
-            result.best_val_loss, result.best_epoch, bad_epochs = val_loss, epoch, 0
-            if on_best is not None and ctx.is_main:
-                on_best(model, record)
-        else:
-            bad_epochs += 1
-            result.stopped_early = bad_epochs >= config.patience
+        if stopping.update(val_loss, epoch) and on_best is not None and ctx.is_main:
+            on_best(model, record)
         if ctx.is_main:
             _atomic_save(
                 {
                     "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
+                    **step.state_dict(),
                     "rng": torch.get_rng_state(),
                     "epoch": epoch,
                     "history": result.history,
-                    "best_epoch": result.best_epoch,
-                    "best_val_loss": result.best_val_loss,
-                    "bad_epochs": bad_epochs,
-                    "stopped_early": result.stopped_early,
+                    "best_epoch": stopping.best_epoch,
+                    "best_val_loss": stopping.best_loss,
+                    "bad_epochs": stopping.bad_epochs,
+                    "stopped_early": stopping.stopped,
                     "train_images": train_images,
                     "train_seconds": train_seconds,
                     "config": asdict(config),
@@ -524,6 +337,8 @@ def fit(
                 f"epoch {epoch + 1}/{config.epochs}: train loss {record['train_loss']:.3f}, "
                 f"val loss {val_loss:.3f}, {images_per_second(train_images, train_seconds):.0f} images/s"
             )
+    result.best_epoch, result.best_val_loss, result.stopped_early = (
+        stopping.best_epoch, stopping.best_loss, stopping.stopped)
     result.images_per_second = images_per_second(train_images, train_seconds)
     return result
 
@@ -547,4 +362,5 @@ def _fitting_batch_size(config: TrainConfig, n_train: int, ctx: DistributedConte
 
 
 def images_per_second(images: int, seconds: float) -> float:
+    """Training throughput, 0 before any time was measured."""
     return images / seconds if seconds > 0 else 0.0
