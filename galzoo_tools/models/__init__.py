@@ -15,7 +15,7 @@ Module layers, bottom up (no cycles): ``sources``, ``normalise``, ``heads``, ``i
 ``encoders`` (timm encoders) → ``encoder_model`` → ``zoo_model``, ``finetuned`` → ``checkpoints`` → ``loader``.
 """
 
-from .checkpoints import WEIGHT_FILES, read_model_config, save_model
+from .checkpoints import WEIGHT_FILES, read_model_config, save_model, trained_image_size
 from .encoder_model import EncoderModel
 from .encoders import DEFAULT_BACKBONE, encoder_in_chans
 from .finetuned import FEATURE_SCALINGS, FinetuneModel, scale_features
@@ -56,4 +56,5 @@ __all__ = [
     "resolve_model_source",
     "save_model",
     "scale_features",
+    "trained_image_size",
 ]

@@ -34,7 +34,10 @@ from .finetuned import FinetuneModel
 from .sources import CHECKPOINT_FORMAT, FINETUNED_FORMAT, MODEL_FORMATS, resolve_model_source
 from .zoo_model import ZooModel
 
-__all__ = ["FORMAT_VERSION", "WEIGHT_FILES", "load_checkpoint", "read_model_config", "save_model", "write_atomically"]
+__all__ = [
+    "FORMAT_VERSION", "WEIGHT_FILES", "load_checkpoint", "read_model_config", "save_model", "trained_image_size",
+    "write_atomically",
+]
 
 WEIGHT_FILES = ("model.safetensors", "model.pt")
 """Weight file names a model folder may hold, in the order they are looked for."""
@@ -151,10 +154,10 @@ def save_model(
 
 
 def _model_folder(model: str | os.PathLike[str]) -> Path:
-    """The folder (or weights file) of a galzoo model: a path as given, or a source name such as ``reference``."""
+    """The folder (or weights file) of a galzoo model: ``reference``, a model, run or fine-tuned folder, a weights file."""
     path = Path(model).expanduser()
-    if path.exists():
-        return path
+    if path.exists() and not (path.is_dir() and (path / "model" / "config.json").is_file()):
+        return path  # read_model_config explains what is wrong with it, if anything
     resolved = resolve_model_source(model)
     if resolved.kind not in MODEL_FORMATS.values():
         raise ValueError(f"{model!r} is a {resolved.kind} source, not a galzoo model folder with a config.json")
@@ -162,7 +165,7 @@ def _model_folder(model: str | os.PathLike[str]) -> Path:
 
 
 def read_model_config(model: str | os.PathLike[str]) -> dict[str, Any]:
-    """The ``config.json`` of a galzoo model folder (or of the folder holding a weights file, or ``"reference"``).
+    """The ``config.json`` of a galzoo model: ``"reference"``, a model or run folder, or a weights file.
 
     Either kind of the format; its ``format`` field says which.
     """
@@ -187,6 +190,18 @@ def read_model_config(model: str | os.PathLike[str]) -> dict[str, Any]:
         if key not in config:
             raise ValueError(f"{config_file} lacks {key!r}; re-save the model with galzoo_tools.models.save_model")
     return config
+
+
+def trained_image_size(model: str | os.PathLike[str]) -> int | None:
+    """The image size a galzoo model (``reference``, a pretrained, fine-tuned or run folder) was trained at.
+
+    None for sources that are not galzoo models (``imagenet``, ``hf_hub:...``) and for folders
+    whose ``config.json`` does not say.
+    """
+    if resolve_model_source(model).kind not in MODEL_FORMATS.values():
+        return None
+    size = read_model_config(_model_folder(model)).get("image_size")
+    return int(size) if size else None
 
 
 def _weights_file(path: Path, config: dict[str, Any]) -> Path:

@@ -12,7 +12,7 @@ from galzoo_tools.config import repo_root
 from galzoo_tools.finetune import build_finetune_model, load_finetuned, save_finetuned
 from galzoo_tools.models import (
     EncoderModel, FinetuneModel, ZooModel, build_encoder, build_model, load_encoder, load_model, read_model_config,
-    resolve_model_source, save_model,
+    resolve_model_source, save_model, trained_image_size,
 )
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -51,6 +51,7 @@ def test_reference_gives_the_trained_zoo_model(zoo, images, tmp_path, monkeypatc
     assert isinstance(loaded, ZooModel) and not loaded.training
     _same_outputs(zoo, loaded, images)
     assert read_model_config("reference")["image_size"] == 32
+    assert trained_image_size("reference") == 32 and trained_image_size("imagenet") is None
 
 
 def test_committed_reference_model_still_loads():
@@ -116,6 +117,7 @@ def test_finetuned_folder_through_the_loader(finetuned, images, tmp_path):
         assert isinstance(loaded, FinetuneModel) and not loaded.training
         assert loaded.classes == ["ring", "bar", "none"] and loaded.task == "multiclass"
         _same_outputs(finetuned, loaded, images)
+    assert trained_image_size(tmp_path / "out") == 32
     config = read_model_config(tmp_path / "out" / "model")
     assert config["format"] == "galzoo-finetuned" and config["format_version"] == 1 and config["label_col"] == "ring"
     encoder, info = build_encoder(tmp_path / "out")  # its encoder can start something new
