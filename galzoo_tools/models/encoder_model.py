@@ -60,6 +60,19 @@ class EncoderModel(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.embed(images)
 
+    def config(self) -> dict[str, Any]:
+        """The encoder's part of a checkpoint's ``config.json``; subclasses add their head's."""
+        info = self.encoder_info
+        return {
+            "backbone": info.get("backbone"),
+            "in_chans": info.get("in_chans"),
+            "num_features": self.num_features,
+            "timm_kwargs": info.get("timm_kwargs", {}),
+            "mean": info.get("mean"),
+            "std": info.get("std"),
+            "encoder_init": info.get("weights"),
+        }
+
 
 def describe_encoder(encoder: nn.Module, features: int) -> dict[str, Any]:
     """An ``encoder_info`` for an encoder passed in directly: its timm architecture if it has one, no normalisation."""

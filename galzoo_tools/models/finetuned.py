@@ -111,15 +111,8 @@ class FinetuneModel(EncoderModel):
 
     def config(self) -> dict[str, Any]:
         """What a checkpoint needs to rebuild this model (see :func:`galzoo_tools.models.save_model`)."""
-        info = self.encoder_info
         return {
-            "backbone": info.get("backbone"),
-            "in_chans": info.get("in_chans"),
-            "num_features": self.num_features,
-            "timm_kwargs": info.get("timm_kwargs", {}),
-            "mean": info.get("mean"),
-            "std": info.get("std"),
-            "encoder_init": info.get("source"),
+            **super().config(),
             "task": self.task,
             "classes": self.classes,
             "feature_scaling": self.feature_scaling,

@@ -80,15 +80,8 @@ class ZooModel(EncoderModel):
 
     def config(self) -> dict[str, Any]:
         """What a checkpoint needs to rebuild this model (see :func:`save_model`)."""
-        info = self.encoder_info
         return {
-            "backbone": info.get("backbone"),
-            "in_chans": info.get("in_chans"),
-            "num_features": self.num_features,
-            "timm_kwargs": info.get("timm_kwargs", {}),
-            "mean": info.get("mean"),
-            "std": info.get("std"),
-            "encoder_init": info.get("weights"),
+            **super().config(),
             "schema": self.schema.name,
             "schema_tree": self.schema.to_dict(),
             "head": self.head.settings(),
