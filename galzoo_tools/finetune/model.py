@@ -1,30 +1,29 @@
-"""A pretrained encoder with a small new head: the model that fine-tuning trains.
+"""Fine-tuning's model: a pretrained encoder with a small new head, and how to train its parts.
 
-:class:`FinetuneModel` is ``encoder`` (from any source :func:`galzoo_tools.models.build_encoder`
-knows) + the input normalisation those weights expect (as :meth:`ZooModel.prepare`) + a linear
-head on scaled features (:func:`scale_features`). Encoder *blocks* (stem, each stage, the final
-conv) can be frozen from the input side; frozen blocks stay in eval mode while training, so
+:class:`FinetuneModel` (``encoder`` + the input normalisation its weights expect + a linear head
+on scaled features, :func:`scale_features`) is defined in :mod:`galzoo_tools.models.finetuned`, so
+:func:`galzoo_tools.models.load_model` reads fine-tuned folders, and re-exported here.
+:func:`build_finetune_model` starts one from any source. Encoder *blocks* (stem, each stage, the
+final conv) can be frozen from the input side; frozen blocks stay in eval mode while training, so
 their BatchNorm statistics stay the pretrained ones and a handful of labelled galaxies cannot
 shift them.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
+import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import safetensors.torch
-import timm
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .. import __version__
-from ..config import default_file_mode
-from ..models.normalise import InputNormaliser
+from ..models.checkpoints import save_model
+from ..models.encoders import encoder_in_chans
+from ..models.finetuned import FEATURE_SCALINGS, FINETUNED_FORMAT, FeatureScaling, FinetuneModel, Task, scale_features
+from ..models.loader import build_encoder, load_model
+from ..models.sources import resolve_model_source
 
 __all__ = [
     "Task",
@@ -42,136 +41,11 @@ __all__ = [
     "load_finetuned",
 ]
 
-Task = Literal["binary", "multiclass", "regression"]
-FeatureScaling = Literal["cosine", "standardise"]
-FEATURE_SCALINGS: tuple[str, ...] = ("cosine", "standardise")
-"""How the head sees the pooled features: ``cosine`` centres them and gives every galaxy's
-feature vector the same length (the geometry of similarity search: only directions count, and
-the encoder's strong features stay strong); ``standardise`` scales every feature to unit
-variance (each of the ~1,000 features counts equally, noisy ones too). With a few labels,
-``cosine`` is much better for an encoder pretrained on galaxies (notebook 06). The default
-(``None``) is ``cosine`` for classification and ``standardise`` for regression, whose target is
-a linear function of the features (a length normalisation would bend it)."""
-FINETUNED_FORMAT = "galzoo-finetuned"
-"""The ``format`` field of a fine-tuned model's ``config.json``."""
 _HEAD_NAMES = ("global_pool", "head", "head_drop", "fc", "classifier")
 
 
-def scale_features(features: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
-                   scaling: FeatureScaling) -> torch.Tensor:
-    """What the head sees: ``features - mean``, for ``cosine`` rescaled to length √F per galaxy
-    (so each feature is of order 1, as when standardised), then divided by ``std``."""
-    centred = features - mean
-    if scaling == "cosine":
-        centred = F.normalize(centred, dim=1) * math.sqrt(centred.shape[1])
-    return centred / std
-
-
-class FinetuneModel(nn.Module):
-    """Images in [0, 1] → logits (classification) or a standardised value (regression).
-
-    ``classes`` are the label values in logit order (binary: ``[negative, positive]``).
-    The head sees ``scale_features(features, feature_mean, feature_std, feature_scaling)``;
-    the two buffers are set by the linear probe and saved with the weights, as are
-    ``target_mean``/``target_std`` for regression.
-    """
-
-    def __init__(
-        self,
-        encoder: nn.Module,
-        encoder_info: dict[str, Any],
-        task: Task = "binary",
-        classes: list | None = None,
-        feature_scaling: FeatureScaling | None = None,
-    ) -> None:
-        super().__init__()
-        feature_scaling = feature_scaling or ("standardise" if task == "regression" else "cosine")
-        if feature_scaling not in FEATURE_SCALINGS:
-            raise ValueError(f"feature_scaling must be one of {FEATURE_SCALINGS}, not {feature_scaling!r}")
-        if task not in ("binary", "multiclass", "regression"):
-            raise ValueError(f"task must be 'binary', 'multiclass' or 'regression', not {task!r}")
-        classes = list(classes) if classes is not None else ([0, 1] if task == "binary" else None)
-        if task == "binary" and len(classes) != 2:
-            raise ValueError(f"a binary task needs exactly 2 classes, got {classes}")
-        if task == "multiclass" and (classes is None or len(classes) < 2):
-            raise ValueError("a multiclass task needs classes=[...] with at least 2 values")
-        self.encoder = encoder
-        self.freeze_batchnorm = True
-        self.encoder_info = dict(encoder_info)
-        self.task: Task = task
-        self.feature_scaling: FeatureScaling = feature_scaling
-        self.classes = classes if task != "regression" else None
-        n_features = int(getattr(encoder, "num_features", 0) or self.encoder_info["num_features"])
-        self.head = nn.Linear(n_features, 1 if task == "regression" else len(classes))
-        self.register_buffer("feature_mean", torch.zeros(n_features))
-        self.register_buffer("feature_std", torch.ones(n_features))
-        self.register_buffer("target_mean", torch.zeros(()))
-        self.register_buffer("target_std", torch.ones(()))
-        self.normaliser = InputNormaliser(self.encoder_info.get("mean"), self.encoder_info.get("std"))
-
-    @property
-    def num_features(self) -> int:
-        return self.head.in_features
-
-    @property
-    def normalise(self) -> bool:
-        """Whether inputs are normalised (the encoder's weights came with a mean and std)."""
-        return self.normaliser.enabled
-
-    def prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] → the normalisation the encoder's weights expect."""
-        return self.normaliser(images)
-
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """Pooled encoder features ``(batch, num_features)`` of images in [0, 1]."""
-        return self.encoder(self.prepare(images))
-
-    def head_forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Head output for pooled features (float32 even under autocast)."""
-        return self.head(scale_features(features.float(), self.feature_mean, self.feature_std, self.feature_scaling))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head_forward(self.embed(images))
-
-    def outputs_to_predictions(self, outputs: torch.Tensor) -> torch.Tensor:
-        """Head outputs → class probabilities ``(batch, n_classes)`` or values ``(batch,)``."""
-        if self.task == "regression":
-            return outputs[:, 0] * self.target_std + self.target_mean
-        return outputs.softmax(dim=1)
-
-    def train(self, mode: bool = True) -> "FinetuneModel":
-        """Like ``nn.Module.train``, but every fully frozen part of the encoder stays in eval mode,
-        and so does every BatchNorm while ``freeze_batchnorm`` is set (their scale and shift still
-        learn): statistics of batches of a few galaxies are too noisy to replace pretrained ones."""
-        super().train(mode)
-        if mode:
-            for module in self.encoder.modules():
-                params = list(module.parameters())
-                frozen = params and not any(p.requires_grad for p in params)
-                if frozen or (self.freeze_batchnorm and isinstance(module, nn.modules.batchnorm._BatchNorm)):
-                    module.eval()
-        return self
-
-    def config(self) -> dict[str, Any]:
-        """What :func:`load_finetuned` needs to rebuild this model."""
-        info = self.encoder_info
-        return {
-            "format": FINETUNED_FORMAT,
-            "backbone": info.get("backbone"),
-            "in_chans": info.get("in_chans"),
-            "num_features": self.num_features,
-            "timm_kwargs": info.get("timm_kwargs", {}),
-            "mean": info.get("mean"),
-            "std": info.get("std"),
-            "encoder_init": info.get("source"),
-            "task": self.task,
-            "classes": self.classes,
-            "feature_scaling": self.feature_scaling,
-        }
-
-
 def build_finetune_model(
-    source: str | os.PathLike[str] = "reference",
+    model: str | os.PathLike[str] = "reference",
     task: Task = "binary",
     classes: list | None = None,
     backbone: str | None = None,
@@ -179,11 +53,10 @@ def build_finetune_model(
     feature_scaling: FeatureScaling | None = None,
     **timm_kwargs: Any,
 ) -> FinetuneModel:
-    """An encoder from ``source`` (``reference``, ``imagenet``, ``scratch``, ``hf_hub:…``, a folder)
-    with a fresh head for ``task``; see :func:`galzoo_tools.models.build_encoder`."""
-    from ..models import build_encoder
-
-    encoder, info = build_encoder(source, backbone, in_chans, **timm_kwargs)
+    """A new :class:`FinetuneModel`: the encoder of ``model`` (``reference``, ``imagenet``, ``scratch``,
+    ``hf_hub:…``, a pretrained or fine-tuned folder) with a fresh head for ``task``; see
+    :func:`galzoo_tools.models.build_encoder`. To get a saved one back, use :func:`galzoo_tools.models.load_model`."""
+    encoder, info = build_encoder(model, backbone, in_chans, **timm_kwargs)
     return FinetuneModel(encoder, info, task, classes, feature_scaling)
 
 
@@ -279,8 +152,6 @@ def feature_chain(encoder: nn.Module, image_size: int = 32) -> list[nn.Module] |
 
 
 def _in_chans(encoder: nn.Module) -> int:
-    from ..models import encoder_in_chans
-
     return encoder_in_chans(encoder)
 
 
@@ -289,36 +160,18 @@ def _device(module: nn.Module) -> torch.device:
 
 
 def save_finetuned(model: FinetuneModel, folder: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> Path:
-    """Write ``folder/model.safetensors`` and ``folder/config.json`` (the model's config + ``extra``)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    safetensors.torch.save_file(state, str(folder / "model.safetensors"), metadata={"format": FINETUNED_FORMAT})
-    os.chmod(folder / "model.safetensors", default_file_mode())  # safetensors writes it private (0600)
-    versions = {"galzoo_tools": __version__, "torch": torch.__version__, "timm": timm.__version__}
-    config = {**json.loads(json.dumps(extra or {})), **model.config(), "versions": versions}
-    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    return folder
+    """Deprecated: use :func:`galzoo_tools.models.save_model` (the one atomic save for every galzoo model)."""
+    warnings.warn("galzoo_tools.finetune.save_finetuned is deprecated; use galzoo_tools.models.save_model",
+                  DeprecationWarning, stacklevel=2)
+    return save_model(model, folder, extra)
 
 
 def load_finetuned(folder: str | os.PathLike[str], device: str | torch.device | None = None) -> FinetuneModel:
-    """Rebuild a :class:`FinetuneModel` saved by :func:`save_finetuned` (no network), in eval mode."""
-    from ..config import get_device
-
-    folder = Path(folder)
-    config_file = folder / "config.json"
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{config_file} not found; give a folder written by save_finetuned (galzoo finetune --out)")
-    config = json.loads(config_file.read_text())
-    if config.get("format") != FINETUNED_FORMAT:
-        raise ValueError(f"{config_file} is not a fine-tuned galzoo model (format {config.get('format')!r}); "
-                         "for a pretrained model use galzoo_tools.models.load_model")
-    encoder = timm.create_model(config["backbone"], pretrained=False, num_classes=0,
-                                in_chans=int(config["in_chans"]), **config.get("timm_kwargs", {}))
-    info = {key: config.get(key) for key in ("backbone", "in_chans", "num_features", "mean", "std", "timm_kwargs")}
-    info["source"] = config.get("encoder_init")
-    # models saved before feature_scaling existed standardised their features
-    model = FinetuneModel(encoder, info, config["task"], config.get("classes"),
-                          config.get("feature_scaling", "standardise"))
-    model.load_state_dict(safetensors.torch.load_file(str(folder / "model.safetensors"), device="cpu"))
-    return model.to(get_device(str(device)) if device is not None else get_device()).eval()
+    """Deprecated: use :func:`galzoo_tools.models.load_model` (the one loader; a fine-tuned folder gives a FinetuneModel)."""
+    warnings.warn("galzoo_tools.finetune.load_finetuned is deprecated; use galzoo_tools.models.load_model",
+                  DeprecationWarning, stacklevel=2)
+    kind = resolve_model_source(Path(folder)).kind
+    if kind != "finetuned":
+        raise ValueError(f"{folder} is not a fine-tuned galzoo model (a {kind} source); "
+                         "load it with galzoo_tools.models.load_model")
+    return load_model(Path(folder), device=device)  # type: ignore[return-value]

@@ -4,7 +4,7 @@
 learn from (a validation split for early stopping is taken from them); every other row is the
 test set. :func:`finetune` writes into ``out_dir``:
 
-* ``model/`` — the fine-tuned model (:func:`galzoo_tools.finetune.load_finetuned`);
+* ``model/`` — the fine-tuned model (:func:`galzoo_tools.models.load_model`);
 * ``predictions.parquet`` — each test galaxy's class probabilities, prediction and label;
 * ``split.csv`` — which galaxy was ``train``, ``val`` or ``test``;
 * ``history.json`` (per epoch, gradient modes) and ``metrics.json``.
@@ -24,9 +24,10 @@ import pandas as pd
 import torch
 
 from ..jsonio import write_metrics
+from ..models import save_model
 from .data import check_class_counts, encode_labels, infer_task, stratified_sample
 from .evaluate import predict_labels, score
-from .model import FinetuneModel, build_finetune_model, save_finetuned
+from .model import FinetuneModel, build_finetune_model
 from .train import FinetuneConfig, FitReport, Mode, fit_finetune
 
 __all__ = ["FinetuneResult", "finetune", "with_shortcuts", "source_image_size", "DEFAULT_IMAGE_SIZE"]
@@ -163,7 +164,7 @@ def _write(out: Path, model: FinetuneModel, table: pd.DataFrame, labelled: np.nd
            predictions: pd.DataFrame, metrics: dict[str, Any], config: FinetuneConfig) -> None:
     out.mkdir(parents=True, exist_ok=True)
     keep = ("image_size", "label_col", "mode", "n_train", "seed", "model")
-    save_finetuned(model, out / "model", {k: metrics[k] for k in keep})
+    save_model(model, out / "model", {k: metrics[k] for k in keep})
     predictions.to_parquet(out / "predictions.parquet", index=False)
     split = np.full(len(table), "test", dtype=object)
     split[labelled] = "train"

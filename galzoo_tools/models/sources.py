@@ -12,10 +12,14 @@ names mean the same thing in notebooks, the CLI and tests:
 ``"local-dir:/path"``         a timm model folder (``config.json`` + ``model.safetensors``)
 ``"reference"``               the committed reference model, ``data_dir()/reference_model``
                               (or its ``model/`` subfolder, as ``galzoo pretrain --out`` writes)
-a folder path                 a galzoo checkpoint written by :func:`save_model`
-                              (or a ``galzoo pretrain --out`` folder: its ``model/``)
-                              (a timm folder given as a plain path also works)
+a folder path                 a galzoo model folder written by :func:`save_model`: a pretrained
+                              model (kind ``checkpoint``) or a fine-tuned one (kind ``finetuned``),
+                              or a ``galzoo pretrain``/``galzoo finetune --out`` folder (its ``model/``);
+                              a timm folder given as a plain path also works
 ============================  ==========================================================
+
+A galzoo model folder is one format: ``config.json`` + ``model.safetensors``, with a ``format``
+field in ``config.json`` naming its kind (:data:`CHECKPOINT_FORMAT` or :data:`FINETUNED_FORMAT`).
 
 ``GALZOO_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``) promises that nothing touches the network:
 online-only sources then fail at once with an explanation instead of hanging on a download.
@@ -33,6 +37,8 @@ from ..config import data_dir
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "FINETUNED_FORMAT",
+    "MODEL_FORMATS",
     "REFERENCE_MODEL",
     "ModelSource",
     "SourceKind",
@@ -41,13 +47,19 @@ __all__ = [
     "resolve_model_source",
 ]
 
-SourceKind = Literal["scratch", "imagenet", "imagenet-timm", "hf-hub", "local-dir", "checkpoint"]
+SourceKind = Literal["scratch", "imagenet", "imagenet-timm", "hf-hub", "local-dir", "checkpoint", "finetuned"]
 
 REFERENCE_MODEL = "reference_model"
 """Folder name of the committed reference model inside :func:`galzoo_tools.config.data_dir`."""
 
 CHECKPOINT_FORMAT = "galzoo-zoomodel"
-"""The ``format`` field of a galzoo checkpoint's ``config.json``."""
+"""The ``format`` field of a pretrained model (encoder + Dirichlet head for the vote questions)."""
+
+FINETUNED_FORMAT = "galzoo-finetuned"
+"""The ``format`` field of a fine-tuned model (encoder + a small head for a new task)."""
+
+MODEL_FORMATS = {CHECKPOINT_FORMAT: "checkpoint", FINETUNED_FORMAT: "finetuned"}
+"""Each kind of the galzoo model-folder format, by its ``format`` field, and its :class:`ModelSource` kind."""
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -85,7 +97,7 @@ def _folder_kind(path: Path, name: str) -> ModelSource:
     folder = path.parent if path.is_file() else path
     config = folder / "config.json"
     if not config.is_file():
-        if (folder / "model" / "config.json").is_file():  # a `galzoo pretrain --out` folder: its model/
+        if (folder / "model" / "config.json").is_file():  # a `galzoo pretrain/finetune --out` folder: its model/
             return _folder_kind(folder / "model", name)
         what = "is empty" if folder.is_dir() and not any(folder.iterdir()) else "holds no model"
         raise FileNotFoundError(
@@ -98,18 +110,12 @@ def _folder_kind(path: Path, name: str) -> ModelSource:
         fields = json.loads(config.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{config} is not valid JSON ({err}); re-save the model with save_model") from None
-    if isinstance(fields, dict) and fields.get("format") == CHECKPOINT_FORMAT:
-        return ModelSource("checkpoint", str(path), name)
+    if isinstance(fields, dict) and fields.get("format") in MODEL_FORMATS:
+        return ModelSource(MODEL_FORMATS[fields["format"]], str(path), name)  # type: ignore[arg-type]
     if isinstance(fields, dict) and "architecture" in fields:
         return ModelSource("local-dir", str(folder), name)
-    if isinstance(fields, dict) and fields.get("format") == "galzoo-finetuned":
-        raise ValueError(
-            f"{config} is a fine-tuned classifier (written by galzoo finetune), not a model of the vote "
-            "questions or an encoder; load it with galzoo_tools.finetune.load_finetuned, or give the model "
-            "it was fine-tuned from"
-        )
     raise ValueError(
-        f"{config} is neither a galzoo checkpoint (format={CHECKPOINT_FORMAT!r}) nor a timm model "
+        f"{config} is neither a galzoo model (format {' or '.join(map(repr, MODEL_FORMATS))}) nor a timm model "
         "config (with 'architecture'); re-save the model with galzoo_tools.models.save_model"
     )
 

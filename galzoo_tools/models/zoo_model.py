@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, NamedTuple
 
 import torch
@@ -11,11 +10,10 @@ from torch import nn
 from ..cpu_memory import keep_freed_memory
 from ..losses import expected_fractions
 from ..schema import Schema, get_schema
-from .encoders import build_encoder, encoder_in_chans
+from .encoder_model import EncoderModel
 from .heads import DirichletHead
-from .normalise import InputNormaliser
 
-__all__ = ["FractionPrediction", "ZooModel", "build_model"]
+__all__ = ["FractionPrediction", "ZooModel"]
 
 
 class FractionPrediction(NamedTuple):
@@ -31,8 +29,8 @@ class FractionPrediction(NamedTuple):
     concentrations: torch.Tensor
 
 
-class ZooModel(nn.Module):
-    """``encoder`` (pooled features) + :class:`DirichletHead` for one decision-tree ``schema``.
+class ZooModel(EncoderModel):
+    """:class:`EncoderModel` (encoder + input normalisation) + :class:`DirichletHead` for one decision-tree ``schema``.
 
     ``encoder_info`` is the dict from :func:`build_encoder`; checkpoints store it so the model can
     be rebuilt. Without it the backbone name is read from a timm encoder's ``pretrained_cfg``.
@@ -48,32 +46,9 @@ class ZooModel(nn.Module):
         encoder_info: dict[str, Any] | None = None,
         in_features: int | None = None,
     ) -> None:
-        super().__init__()
-        self.encoder = encoder
+        super().__init__(encoder, encoder_info, in_features)
         self.schema = get_schema(schema)
-        features = in_features or getattr(encoder, "num_features", None)
-        if not features:
-            raise ValueError("the encoder has no num_features attribute; pass in_features=<feature size>")
-        self.head = DirichletHead(int(features), self.schema, dropout, min_concentration, max_concentration)
-        self.encoder_info = dict(encoder_info) if encoder_info else _describe(encoder, int(features))
-        self.normaliser = InputNormaliser(self.encoder_info.get("mean"), self.encoder_info.get("std"))
-
-    @property
-    def num_features(self) -> int:
-        return self.head.in_features
-
-    @property
-    def normalise(self) -> bool:
-        """Whether inputs are normalised (the encoder's weights came with a mean and std)."""
-        return self.normaliser.enabled
-
-    def prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] → the normalisation the encoder's weights expect (its ``mean``/``std``)."""
-        return self.normaliser(images)
-
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """Pooled encoder features ``(batch, num_features)`` of images in [0, 1]: the paper's representation."""
-        return self.encoder(self.prepare(images))
+        self.head = DirichletHead(self.num_features, self.schema, dropout, min_concentration, max_concentration)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Dirichlet concentrations ``(batch, n_answers)`` for images in [0, 1], float32, within the head's bounds."""
@@ -105,51 +80,9 @@ class ZooModel(nn.Module):
 
     def config(self) -> dict[str, Any]:
         """What a checkpoint needs to rebuild this model (see :func:`save_model`)."""
-        info = self.encoder_info
         return {
-            "backbone": info.get("backbone"),
-            "in_chans": info.get("in_chans"),
-            "num_features": self.num_features,
-            "timm_kwargs": info.get("timm_kwargs", {}),
-            "mean": info.get("mean"),
-            "std": info.get("std"),
-            "encoder_init": info.get("weights"),
+            **super().config(),
             "schema": self.schema.name,
             "schema_tree": self.schema.to_dict(),
             "head": self.head.settings(),
         }
-
-
-def _describe(encoder: nn.Module, features: int) -> dict[str, Any]:
-    cfg = getattr(encoder, "pretrained_cfg", None) or {}
-    return {
-        "source": "custom",
-        "kind": "custom",
-        "backbone": cfg.get("architecture"),
-        "in_chans": encoder_in_chans(encoder),
-        "num_features": features,
-        "weights": "unknown (encoder passed in directly)",
-        "mean": None,
-        "std": None,
-        "timm_kwargs": {},
-    }
-
-
-def build_model(
-    source: str | os.PathLike[str] = "imagenet",
-    schema: Schema | str = "decals_dr5",
-    backbone: str | None = None,
-    in_chans: int | None = None,
-    *,
-    dropout: float = 0.2,
-    min_concentration: float = 1.0,
-    max_concentration: float = 100.0,
-    offline: bool | None = None,
-    **timm_kwargs: Any,
-) -> ZooModel:
-    """An encoder from ``source`` (see :func:`build_encoder`) with a fresh Dirichlet head.
-
-    To get a saved model back with its trained head, use :func:`load_model` instead.
-    """
-    encoder, info = build_encoder(source, backbone, in_chans, offline=offline, **timm_kwargs)
-    return ZooModel(encoder, schema, dropout, min_concentration, max_concentration, encoder_info=info)

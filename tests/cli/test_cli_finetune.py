@@ -8,8 +8,7 @@ import torch
 from finetune_data import write_ring_catalog
 
 from galzoo_tools.cli import main
-from galzoo_tools.finetune import load_finetuned
-from galzoo_tools.models import build_model, save_model
+from galzoo_tools.models import build_model, load_model, save_model
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -48,7 +47,7 @@ def test_finetune_writes_model_metrics_and_split(catalog, tmp_path, capsys):
     predictions = pd.read_parquet(out / "predictions.parquet")
     assert len(predictions) == 14 and set(predictions["id_str"]) == set(split.query("split == 'test'")["id_str"])
     assert predictions[["p_0", "p_1"]].sum(axis=1).round(5).eq(1).all()
-    model = load_finetuned(out / "model", device="cpu")
+    model = load_model(out / "model", device="cpu")
     assert model.classes == [0, 1]
 
 

@@ -10,10 +10,9 @@ from galzoo_tools.finetune import (
     FinetuneConfig,
     classification_metrics,
     fit_finetune,
-    load_finetuned,
     predict_labels,
-    save_finetuned,
 )
+from galzoo_tools.models import load_model, save_model
 from tests.finetune_data import ring_images, scratch_model, write_ring_catalog
 
 
@@ -34,11 +33,11 @@ def test_save_and_load_give_the_same_predictions(tmp_path):
     model = scratch_model(classes=["no", "yes"])
     images, y = ring_images(12)
     fit_finetune(model, images, y, FinetuneConfig(mode="linear"), device="cpu")
-    save_finetuned(model, tmp_path / "model", {"image_size": 32})
+    save_model(model, tmp_path / "model", {"image_size": 32})
     from galzoo_tools.config import default_file_mode  # readable like the rest of a run, not 0600
 
     assert (tmp_path / "model" / "model.safetensors").stat().st_mode & 0o777 == default_file_mode()
-    loaded = load_finetuned(tmp_path / "model", device="cpu")
+    loaded = load_model(tmp_path / "model", device="cpu")
     assert loaded.classes == ["no", "yes"] and loaded.task == "binary" and loaded.feature_scaling == "cosine"
     first = predict_labels(model, catalog, 32, label_col="ring")
     again = predict_labels(loaded, catalog, 32, label_col="ring")
@@ -48,7 +47,7 @@ def test_save_and_load_give_the_same_predictions(tmp_path):
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     del config["feature_scaling"]
     (tmp_path / "model" / "config.json").write_text(json.dumps(config))
-    assert load_finetuned(tmp_path / "model", device="cpu").feature_scaling == "standardise"
-    with pytest.raises(ValueError, match="not a fine-tuned"):
+    assert load_model(tmp_path / "model", device="cpu").feature_scaling == "standardise"
+    with pytest.raises(ValueError, match="lacks 'backbone'"):
         (tmp_path / "model" / "config.json").write_text('{"format": "galzoo-zoomodel"}')
-        load_finetuned(tmp_path / "model")
+        load_model(tmp_path / "model")

@@ -6,7 +6,7 @@ import pytest
 import timm
 import torch
 
-from galzoo_tools.models import build_encoder, build_model, load_encoder, load_model, read_model_config, save_model
+from galzoo_tools.models import EncoderModel, build_encoder, build_model, load_model, read_model_config, save_model
 from galzoo_tools.schema import Schema
 
 
@@ -71,8 +71,9 @@ def test_custom_schema_round_trips(tmp_path):
 
 def test_checkpoint_as_encoder_source(model, tmp_path):
     save_model(model, tmp_path)
-    encoder = load_encoder(tmp_path)
+    encoder, info = build_encoder(tmp_path)
     _same_weights(model.encoder, encoder)
+    assert info["kind"] == "checkpoint" and info["backbone"] == "test_efficientnet"
     with pytest.raises(ValueError, match="backbone 'efficientnet_lite0' was requested.*test_efficientnet"):
         build_encoder(tmp_path, backbone="efficientnet_lite0")
     with pytest.raises(ValueError, match="in_chans=1"):
@@ -137,5 +138,8 @@ def test_local_dir_round_trip(tmp_path, images):
             assert torch.equal(encoder.eval()(images), original(images))
     model = build_model(f"local-dir:{tmp_path}", schema="decals_dr5")
     assert model(images).shape == (2, 34)
+    loaded = load_model(tmp_path)  # no trained head: an encoder with its input normalisation
+    assert type(loaded) is EncoderModel and not hasattr(loaded, "head")
+    _same_weights(original, loaded.encoder)
     with pytest.raises(ValueError, match="timm model folder.*local-dir"):
-        load_model(tmp_path)
+        read_model_config(tmp_path)
