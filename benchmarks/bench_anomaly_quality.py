@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="galaxies simulated before the wanted kind is thinned")
     parser.add_argument("--universe-seed", type=int, default=1, help="simulator seed (the reference model saw seed 0)")
-    parser.add_argument("--encoder", default="reference")
+    parser.add_argument("--model", default="reference")
     parser.add_argument("--personas", nargs="+", default=["mergers", "rings", "lenses"])
     parser.add_argument("--fraction", type=float, default=0.02, help="share of the catalog the wanted kind makes up")
     parser.add_argument("--labels", type=int, default=200, help="label budget")
@@ -53,8 +53,8 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    features, galaxies = fresh_features(args.n, args.universe_seed, args.encoder)
-    print(f"{args.encoder} features of {len(galaxies)} fresh galaxies (seed {args.universe_seed}): "
+    features, galaxies = fresh_features(args.n, args.universe_seed, args.model)
+    print(f"{args.model} features of {len(galaxies)} fresh galaxies (seed {args.universe_seed}): "
           f"{time.perf_counter() - t0:.0f} s")
     for persona in args.personas:
         scores_all = anomaly.persona_scores(galaxies, persona)

@@ -7,7 +7,7 @@ For each encoder (``reference``, ``imagenet``, or any model folder), on galaxies
 * ring test accuracy of a linear probe with 128 labels, mean of 3 draws (notebook 06's measure;
   target: reference >= 0.85 and above ImageNet and scratch).
 
-    python benchmarks/bench_representation_quality.py [--encoders reference imagenet scratch runs/other/model]
+    python benchmarks/bench_representation_quality.py [--models reference imagenet scratch runs/other/model]
     python benchmarks/bench_representation_quality.py --n 5000     # a denser catalog
 
 Precision@10 depends on the catalog as well as the encoder: with more galaxies each tag has
@@ -30,7 +30,7 @@ from galzoo_tools.synthetic import cached_universe
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--encoders", nargs="+", default=["reference", "imagenet", "scratch"])
+    parser.add_argument("--models", nargs="+", default=["reference", "imagenet", "scratch"])
     parser.add_argument("--n", type=int, default=1000, help="fresh galaxies for similarity (seed 777)")
     parser.add_argument("--budget", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
@@ -40,19 +40,19 @@ def main() -> None:
                                seed=777, progress=False)
     galaxies = read_catalog(universe, schema=None, require_votes=False)
     features = {}
-    for name in args.encoders:
+    for name in args.models:
         raw = representations.embed(name, galaxies, image_size=128, progress=False)
         features[name] = representations.fit_pca(raw, 40).transform(raw)
     table = similarity.compare_encoders(features, galaxies["tags"], k=10, queries="typical")
 
     rings = balanced_ring_set(cache_dir() / "ring_sets" / "bench_n300_s7", n_per_class=300, size=128, seed=7,
                               progress=False)
-    curves = learning_curves(rings, models=args.encoders, budgets=[args.budget], repeats=args.repeats,
+    curves = learning_curves(rings, models=args.models, budgets=[args.budget], repeats=args.repeats,
                              n_test=200, mode="linear", progress=False)
     accuracy = curves.runs.groupby("model")["test_accuracy"].agg(["mean", "std"])
 
     print(f"{'encoder':<40}{'precision@10':>14}{'ring acc @' + str(args.budget):>18}")
-    for name in args.encoders:
+    for name in args.models:
         p = float(np.mean(table[name]))
         print(f"{name:<40}{p:>14.3f}{accuracy.loc[name, 'mean']:>12.3f} ± {accuracy.loc[name, 'std']:.3f}")
     print("\nprecision@10 per tag:")

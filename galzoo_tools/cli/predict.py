@@ -17,6 +17,12 @@ def _vote_model_folder(model: str) -> Path:
     from ..models import resolve_model_source
 
     source = resolve_model_source(model)
+    if source.kind == "finetuned":
+        raise ValueError(
+            f"--model {model} is a fine-tuned classifier, not a model with the vote head: predict gives Galaxy Zoo "
+            "vote fractions; for its labels use galzoo_tools.finetune.predict_labels (or `galzoo finetune`'s "
+            "predictions.csv). Give 'reference' or a `galzoo pretrain --out DIR` run's DIR/model"
+        )
     if source.kind != "checkpoint":
         online = " (and fetching it needs the internet)" if source.kind in ("hf-hub", "imagenet-timm") else ""
         raise ValueError(

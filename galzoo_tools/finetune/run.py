@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from ..jsonio import write_metrics
-from ..models import save_model
+from ..models import save_model, trained_image_size
 from .data import check_class_counts, encode_labels, infer_task, stratified_sample
 from .evaluate import predict_labels, score
 from .model import FinetuneModel, build_finetune_model
@@ -47,14 +47,12 @@ class FinetuneResult:
 
 
 def source_image_size(source: str | os.PathLike[str]) -> int | None:
-    """The image size a galzoo checkpoint (e.g. ``reference``) was trained at, else None."""
-    from ..models import read_model_config, resolve_model_source
+    """Deprecated: use :func:`galzoo_tools.models.trained_image_size`."""
+    from ..models import trained_image_size
 
-    resolved = resolve_model_source(source)
-    if resolved.kind != "checkpoint":
-        return None
-    size = read_model_config(resolved.location).get("image_size")  # type: ignore[arg-type]
-    return int(size) if size else None
+    warnings.warn("finetune.source_image_size is deprecated; use galzoo_tools.models.trained_image_size",
+                  DeprecationWarning, stacklevel=2)
+    return trained_image_size(source)
 
 
 def _read(catalog: str | os.PathLike | pd.DataFrame, label_col: str, image_root: str | os.PathLike | None) -> pd.DataFrame:
@@ -132,7 +130,7 @@ def finetune(
     test = np.setdiff1d(np.arange(len(table)), labelled)
 
     net = build_finetune_model(source, task_name, classes, backbone=backbone).to(device)
-    size = image_size or source_image_size(source) or DEFAULT_IMAGE_SIZE
+    size = image_size or trained_image_size(source) or DEFAULT_IMAGE_SIZE
     channels = int(net.encoder_info.get("in_chans") or 3)
     images = load_images(table.iloc[labelled], size, channels)
     report = fit_finetune(net, images, y[labelled], config, device, progress)

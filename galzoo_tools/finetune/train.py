@@ -135,7 +135,7 @@ class _Inputs:
         """Eval-mode features of the unaugmented training galaxies, for the linear probe
         (from the cached front when there is one, so the front runs only once)."""
         if not self.cached:
-            return torch.from_numpy(embed(self.model, self.train_x, batch_size=batch_size))
+            return torch.from_numpy(embed(self.model, self.train_x, batch_size=batch_size, progress=False))
         self.model.eval()
         plain = self.train_x[0]
         out = [self.model.encoder.forward_head(self.top(self._format(plain[i:i + batch_size]))).float().cpu()
@@ -175,7 +175,7 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
         check_class_counts(y, model.classes, config.mode)  # type: ignore[arg-type]
     if config.mode == "linear":
         set_trainable_blocks(model, 0)
-        probe = fit_linear_probe(model, embed(model, images), y, config.balance, seed=config.seed)
+        probe = fit_linear_probe(model, embed(model, images, progress=False), y, config.balance, seed=config.seed)
         return FitReport("linear", len(y), 0, probe["l2"])
 
     train, val = split_labelled(y, config.val_fraction, config.seed, stratify=classify)

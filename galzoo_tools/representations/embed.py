@@ -157,31 +157,34 @@ def align_embeddings(
     return aligned
 
 
+def _ready_model(
+    model: str | os.PathLike[str] | nn.Module, device: torch.device | str | None = None
+) -> tuple[nn.Module, dict[str, Any]]:
+    """A model ready to embed (eval mode, on ``device``) and what it needs: ``{"image_size", "channels", "name"}``.
+
+    ``model`` is a module with ``.embed`` (or any module mapping [0, 1] images to features), or
+    any source :func:`galzoo_tools.models.load_model` takes. ``image_size`` is the size a galzoo
+    model was trained at, else None.
+    """
+    from ..models import load_model, trained_image_size
+
+    device = torch.device(device) if device is not None else get_device()
+    if isinstance(model, nn.Module):
+        info = getattr(model, "encoder_info", None)  # ZooModel, FinetuneModel, EncoderModel
+        channels = info.get("in_chans") or 3 if isinstance(info, dict) else _first_conv_chans(model)
+        return model.to(device).eval(), {"image_size": None, "channels": int(channels), "name": type(model).__name__}
+    loaded = load_model(model, device=device)
+    return loaded, {"image_size": trained_image_size(model), "channels": int(loaded.encoder_info["in_chans"]),
+                    "name": str(model)}
+
+
 def load_encoder_model(
     encoder: str | os.PathLike[str] | nn.Module, device: torch.device | str | None = None
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """An encoder ready to embed, and what it needs: ``{"image_size", "channels", "name"}``.
-
-    ``encoder`` is a model (a :class:`~galzoo_tools.models.ZooModel`, or any module mapping
-    [0, 1] images to features) or a source name: ``"reference"``, ``"imagenet"``, ``"scratch"``,
-    ``"hf_hub:…"``, ``"local-dir:…"`` or a checkpoint folder. ``image_size`` is the size a
-    checkpoint was trained at, else None.
-    """
-    from ..models import build_model, load_model, read_model_config, resolve_model_source
-
-    device = torch.device(device) if device is not None else get_device()
-    if isinstance(encoder, nn.Module):
-        info = getattr(encoder, "encoder_info", None)  # ZooModel, FinetuneModel
-        channels = info.get("in_chans") or 3 if isinstance(info, dict) else _first_conv_chans(encoder)
-        return encoder.to(device).eval(), {"image_size": None, "channels": int(channels), "name": type(encoder).__name__}
-    source = resolve_model_source(encoder)
-    if source.kind == "checkpoint":
-        model = load_model(source.location, device=device)  # type: ignore[arg-type]
-        config = read_model_config(source.location)  # type: ignore[arg-type]
-        size = config.get("image_size")
-        return model, {"image_size": int(size) if size else None, "channels": int(config["in_chans"]), "name": str(encoder)}
-    model = build_model(str(encoder)).to(device).eval()
-    return model, {"image_size": None, "channels": int(model.encoder_info["in_chans"]), "name": str(encoder)}
+    """Deprecated: use :func:`galzoo_tools.models.load_model` (and ``trained_image_size``)."""
+    warnings.warn("representations.load_encoder_model is deprecated; use galzoo_tools.models.load_model",
+                  DeprecationWarning, stacklevel=2)
+    return _ready_model(encoder, device)
 
 
 def _first_conv_chans(module: nn.Module) -> int:
@@ -306,7 +309,7 @@ def embed(
     if images.ndim != 4:
         raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
     was_training = model.training if isinstance(model, nn.Module) else False
-    net, _ = load_encoder_model(model, _device_for(model, device))
+    net, _ = _ready_model(model, _device_for(model, device))
     try:
         device = next(net.parameters()).device
         run = _Embedder(net, device, tta, int(images.shape[-1]))
@@ -345,7 +348,7 @@ def catalog_embeddings(
     name = type(model).__name__ if isinstance(model, nn.Module) else model
     note(f"{len(table)} galaxies; loading the encoder {name}")
     was_training = model.training if isinstance(model, nn.Module) else False
-    net, spec = load_encoder_model(model, _device_for(model, device))
+    net, spec = _ready_model(model, _device_for(model, device))
     try:
         device = next(net.parameters()).device
         size = int(image_size or spec["image_size"] or get_scale().image_size)

@@ -8,7 +8,7 @@ import pytest
 import timm
 import torch
 
-from galzoo_tools.config import repo_root
+from galzoo_tools.config import data_dir
 from galzoo_tools.finetune import build_finetune_model, load_finetuned, save_finetuned
 from galzoo_tools.models import (
     EncoderModel, FinetuneModel, ZooModel, build_encoder, build_model, load_encoder, load_model, read_model_config,
@@ -56,7 +56,7 @@ def test_reference_gives_the_trained_zoo_model(zoo, images, tmp_path, monkeypatc
 
 def test_committed_reference_model_still_loads():
     """The folder on disk predates the unified format's bookkeeping; it loads unchanged."""
-    folder = repo_root() / "data" / "reference_model" / "model"
+    folder = data_dir() / "reference_model" / "model"
     before = (folder / "config.json").read_bytes()
     model = load_model(folder, device="cpu")
     assert isinstance(model, ZooModel) and model.encoder_info["backbone"] == "efficientnet_lite0"
