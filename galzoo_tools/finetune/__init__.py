@@ -33,7 +33,7 @@ from .model import (
     set_trainable_blocks,
 )
 from .plots import plot_learning_curves, plot_mistakes
-from .probe import L2_GRID, class_weights, embed_catalog, embed_images, fit_head, fit_linear_probe
+from .probe import L2_GRID, class_weights, fit_head, fit_linear_probe
 from .run import FinetuneResult, finetune, source_image_size, with_shortcuts
 from .train import FinetuneConfig, FitReport, fit_finetune
 
@@ -78,7 +78,5 @@ __all__ = [
     "stratified_sample",
     "summarise_curves",
     "with_shortcuts",
-    "embed_catalog",
-    "embed_images",
     "predict_catalog",
 ]

@@ -10,20 +10,16 @@ all of them.
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..representations import embed
 from .model import FeatureScaling, FinetuneModel, scale_features
 
-__all__ = ["L2_GRID", "class_weights", "fit_head", "fit_linear_probe", "embed_images", "embed_catalog"]
+__all__ = ["L2_GRID", "class_weights", "fit_head", "fit_linear_probe"]
 
 L2_GRID: tuple[float, ...] = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 30.0, 100.0)
 """L2 strengths (on the mean loss over scaled features) tried by cross-validation. With 8
@@ -40,23 +36,6 @@ def _one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def embed_images(model: FinetuneModel, images: torch.Tensor, batch_size: int = 128,
-                 progress: bool = False) -> torch.Tensor:
-    """Deprecated: use ``torch.from_numpy(representations.embed(model, images))``."""
-    warnings.warn("finetune.embed_images is deprecated; use galzoo_tools.representations.embed(model, images), "
-                  "which returns a numpy array", DeprecationWarning, stacklevel=2)
-    return torch.from_numpy(embed(model, images, batch_size=batch_size, progress=progress))
-
-
-def embed_catalog(model: FinetuneModel, catalog: pd.DataFrame | Sequence[str | os.PathLike], image_size: int,
-                  batch_size: int = 128, progress: bool = False, num_workers: int | None = None) -> torch.Tensor:
-    """Deprecated: use ``representations.embed(model, catalog, image_size=...)``."""
-    warnings.warn("finetune.embed_catalog is deprecated; use galzoo_tools.representations.embed(model, catalog, "
-                  "image_size=...), which returns a numpy array", DeprecationWarning, stacklevel=2)
-    return torch.from_numpy(embed(model, catalog, image_size=image_size, batch_size=batch_size, progress=progress,
-                                  num_workers=num_workers))
 
 
 def class_weights(y: np.ndarray | torch.Tensor, n_classes: int) -> torch.Tensor:

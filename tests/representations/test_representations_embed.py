@@ -63,6 +63,7 @@ def test_tta_is_seeded_and_averages_other_views(model):
 def test_old_embed_names_warn_and_forward(model, odd_catalog):
     from galzoo_tools import finetune
 
+    assert not hasattr(finetune, "embed_images") and not hasattr(finetune, "embed_catalog")  # one name, one behaviour
     images = (torch.rand(2, 3, 32, 32) * 255).to(torch.uint8)
     expected = rep.embed(model, images, progress=False)
     with pytest.warns(DeprecationWarning, match="embed\\(model, images\\)"):
@@ -70,11 +71,6 @@ def test_old_embed_names_warn_and_forward(model, odd_catalog):
     with pytest.warns(DeprecationWarning, match="catalog_embeddings"):
         emb = rep.embed_catalog(odd_catalog, encoder=model, image_size=32, progress=False)
     assert len(emb) == 6
-    tuned = finetune.FinetuneModel(model.encoder, model.encoder_info, "binary")
-    with pytest.warns(DeprecationWarning, match="representations.embed"):
-        old = finetune.embed_images(tuned, images)
-    assert isinstance(old, torch.Tensor)
-    np.testing.assert_allclose(old.numpy(), rep.embed(tuned, images, progress=False), rtol=1e-6)
 
 
 def test_save_and_load_embeddings_round_trip(tmp_path):
