@@ -154,7 +154,7 @@ register_dataset(DatasetSpec(
     catalogs={"train": "demo_rings_train_catalog.parquet", "test": "demo_rings_test_catalog.parquet"},
     label_cols=("ring",),
     spotcheck=("images/313982/313982_3559.jpg", "images/374032/374032_255.jpg"),
-    description="1,000 DECaLS galaxies labelled ring (1) or not (0), as in Walmsley et al. 2022 §5",
+    description="1,000 DECaLS galaxies labelled ring (1) or not (0), as in the paper's ring fine-tuning task",
 ))
 
 

@@ -1,4 +1,4 @@
-"""Personalised anomaly detection with active learning (Walmsley et al. 2022, section 5).
+"""Personalised anomaly detection with active learning (the second task of Walmsley et al. 2022).
 
 A researcher wants *their* kind of unusual galaxy, not whatever is statistically odd. Starting
 from a representation (``features``), the workflow is:

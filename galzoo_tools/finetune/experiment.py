@@ -1,6 +1,6 @@
 """Learning curves: test accuracy, ROC AUC and loss against the number of labels, per starting model.
 
-The paper's headline for fine-tuning (Walmsley et al. 2022, §5, Fig. 12): an encoder pretrained
+The paper's headline for fine-tuning (the third task of Walmsley et al. 2022): an encoder pretrained
 on Galaxy Zoo answers needs far fewer ring labels than one pretrained on ImageNet, most of all
 when labels are scarce. :func:`learning_curves` measures that on any labelled catalog. All
 starting models see the *same* labelled galaxies (paired draws per budget and repeat) and the
