@@ -25,7 +25,7 @@ from .evaluate import (
     vote_fraction_mae,
     vote_mae_report,
 )
-from .model import starting_model
+from .model import head_at_mean_fractions, keeps_head, starting_model
 from .plots import DEFAULT_ANSWERS, plot_calibration, plot_history, plot_predicted_vs_observed
 from .run import pretrain
 from .train import CHECKPOINT_NAME, TrainResult, check_resume_settings, evaluate_loss, fit, read_checkpoint
@@ -56,6 +56,8 @@ __all__ = [
     "simulated_truth",
     "split_catalog",
     "starting_model",
+    "keeps_head",
+    "head_at_mean_fractions",
     "vote_fraction_mae",
     "vote_mae_report",
 ]

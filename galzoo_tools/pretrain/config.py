@@ -67,6 +67,9 @@ class PretrainConfig(TrainConfig):
     channels keeps its head, so training continues from it (:func:`~galzoo_tools.pretrain.starting_model`)."""
     channels: int = 3
     """3 for colour, 1 for greyscale."""
+    head_at_mean: bool = True
+    """A fresh head starts at the training set's mean vote fractions (the baseline's answer), not at
+    random answers (:func:`~galzoo_tools.pretrain.head_at_mean_fractions`); a head ``init`` keeps is left alone."""
     half: bool = False
     """Store the best model in float16 (half the file size)."""
 

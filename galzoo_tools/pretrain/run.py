@@ -54,7 +54,7 @@ def pretrain(
     from .data import split_catalog
     from .distributed import distributed_context
     from .evaluate import VAL_CHECK_SIZE, predict_vote_fractions, vote_mae_report
-    from .model import starting_model
+    from .model import head_at_mean_fractions, keeps_head, starting_model
     from .train import CHECKPOINT_NAME, check_resume_settings, evaluate_loss, fit
 
     if not isinstance(config, PretrainConfig):
@@ -100,6 +100,8 @@ def pretrain(
     val_data = GalaxyDataset(val, transform=resize_transform(image_size, channels), channels=channels)
     torch.manual_seed(seed)
     model = starting_model(config.init, config.backbone, channels)
+    if config.head_at_mean and not keeps_head(config.init, config.backbone, channels):
+        head_at_mean_fractions(model, train)
     model_dir = out_dir / "model"
     extra = {"image_size": image_size, "channels": channels, "trained_on": trained_on, "seed": seed}
 
