@@ -26,3 +26,15 @@ def no_network(monkeypatch):
         raise RuntimeError("a test tried to use the network")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """For modules of tiny models: one torch thread is faster than several fighting over a busy CPU.
+    Opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -10,15 +10,7 @@ from finetune_data import write_ring_catalog
 from galzoo_tools.cli import main
 from galzoo_tools.models import build_model, load_model, save_model
 
-pytestmark = pytest.mark.usefixtures("no_network")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("no_network", "one_thread")
 
 
 @pytest.fixture(scope="module")
