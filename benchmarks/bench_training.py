@@ -12,9 +12,11 @@ batch: the most a training loop could reach. Like ``fit``, it runs inside
         --bare-batches 512 1024                                                          # on a GPU
 
 On CUDA both loops use what ``fit`` uses there: autocast (bf16 where supported) and
-channels-last memory; the timings wait for the GPU to finish. galzoo's loop is timed both
-ways it can get its batches: from a DataLoader (the default on a CPU) and from images kept on
-the device (``TrainConfig.data_on_device``, the default on a GPU when they fit).
+channels-last memory; the timings wait for the GPU to finish. On a CPU they use channels-last
+memory too, as ``fit`` does there; the bare loop is also timed in the other memory format, to
+show why that is the default. galzoo's loop is timed both ways it can get its batches: from a
+DataLoader (the default on a CPU) and from images kept on the device
+(``TrainConfig.data_on_device``, the default on a GPU when they fit).
 """
 
 from __future__ import annotations
@@ -37,16 +39,20 @@ from galzoo_tools.synthetic import write_universe
 from galzoo_tools.catalog import read_catalog
 from galzoo_tools.config import get_device
 from galzoo_tools.pretrain import TrainConfig, fit
-from galzoo_tools.training_step import amp_dtype
+from galzoo_tools.training_step import amp_dtype, default_channels_last
 
 
-def bare_images_per_second(backbone: str, size: int, batch: int, steps: int, device: torch.device) -> float:
-    """Forward + loss + backward + step on a fixed tensor: no data loading at all."""
+def bare_images_per_second(backbone: str, size: int, batch: int, steps: int, device: torch.device,
+                           channels_last: bool | None = None) -> float:
+    """Forward + loss + backward + step on a fixed tensor: no data loading at all.
+
+    ``channels_last=None`` uses the memory format ``fit`` uses on ``device``."""
     torch.manual_seed(0)
     cuda = device.type == "cuda"
+    channels_last = default_channels_last(device) if channels_last is None else channels_last
     model = build_model("scratch", backbone=backbone).to(device).train()
     images = torch.rand(batch, 3, size, size, device=device)
-    if cuda:
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -116,6 +122,11 @@ def main() -> None:
     steps = max(4, args.n // args.batch // 2)
     with cpu_memory.keep_freed_memory():  # as fit does
         bare = bare_images_per_second(args.backbone, args.size, args.batch, steps, device)
+        other = bare_images_per_second(args.backbone, args.size, args.batch, steps, device,
+                                       channels_last=not default_channels_last(device))
+    layout = "channels-last" if default_channels_last(device) else "contiguous"
+    print(f"bare loop, memory format: {layout} (fit's default here) {bare:.1f} images/s, the other "
+          f"{other:.1f} ({bare / other:.2f} x)")
     if device.type == "cpu":
         default_malloc = bare_images_per_second(args.backbone, args.size, args.batch, steps, device)
         print(f"bare loop with glibc's default malloc: {default_malloc:.1f} images/s; with keep_freed_memory "

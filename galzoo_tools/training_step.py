@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
-__all__ = ["warmup_cosine", "amp_dtype", "autocast", "OptimiserStep", "EarlyStopping"]
+__all__ = ["warmup_cosine", "amp_dtype", "autocast", "default_channels_last", "OptimiserStep", "EarlyStopping"]
 
 
 def warmup_cosine(
@@ -46,6 +46,16 @@ def amp_dtype(device: torch.device) -> torch.dtype:
 def autocast(device: torch.device, enabled: bool) -> torch.autocast:
     """Mixed precision in :func:`amp_dtype` on ``device`` when ``enabled``."""
     return torch.autocast(device.type, dtype=amp_dtype(device), enabled=enabled)
+
+
+def default_channels_last(device: torch.device) -> bool:
+    """Whether to train in channels-last memory on ``device`` when the config leaves it open.
+
+    On CUDA it lets the convolutions use tensor cores; on a CPU, oneDNN's convolutions (the
+    depthwise ones of EfficientNet above all) run faster on channels-last tensors too
+    (``benchmarks/bench_training.py`` prints both). Other devices keep the default layout.
+    """
+    return device.type in ("cuda", "cpu")
 
 
 class OptimiserStep:

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..augment import BatchAugment, to_float_images
 from ..cpu_memory import keep_freed_memory
-from ..training_step import EarlyStopping, OptimiserStep, amp_dtype, autocast
+from ..training_step import EarlyStopping, OptimiserStep, amp_dtype, autocast, default_channels_last
 from .data import check_class_counts, split_labelled
 from .model import FeatureScaling, FinetuneModel, feature_chain, set_trainable_blocks, layer_decay_param_groups
 from ..representations import embed
@@ -70,6 +70,7 @@ class FinetuneConfig:
     seed: int = 0
     amp: bool | None = None
     channels_last: bool | None = None
+    """Channels-last memory for the model and batches; ``None``: on CUDA and CPU (faster on both)."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("linear", "partial", "full"):
@@ -185,7 +186,7 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
     n_blocks = set_trainable_blocks(model, config.blocks if config.mode == "partial" else None)
     model.freeze_batchnorm = not config.train_batchnorm
     amp = device.type == "cuda" if config.amp is None else config.amp
-    channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
+    channels_last = default_channels_last(device) if config.channels_last is None else config.channels_last
     if channels_last:
         model.to(memory_format=torch.channels_last)
     inputs = _Inputs(model, images, train, val, config, device, channels_last)

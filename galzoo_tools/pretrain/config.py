@@ -32,6 +32,7 @@ class TrainConfig:
     seed: int = 42
     amp: bool | None = None
     channels_last: bool | None = None
+    """Channels-last memory for the model and batches; ``None``: on CUDA and CPU (faster on both)."""
     num_workers: int | None = None
     """DataLoader worker processes; ``None`` chooses for the device."""
     data_on_device: bool | None = None

@@ -31,7 +31,7 @@ from ..config import get_device
 from ..cpu_memory import keep_freed_memory
 from ..losses import dirichlet_multinomial_loss
 from ..schema import Schema, decals_dr5
-from ..training_step import EarlyStopping, OptimiserStep, autocast
+from ..training_step import EarlyStopping, OptimiserStep, autocast, default_channels_last
 from .config import TrainConfig
 from .data import DeviceBatches, _data_on_device, _epoch_indices, _loader, _to_device
 from .distributed import DistributedContext, distributed_context
@@ -189,7 +189,7 @@ def fit(
     if ctx.enabled and device.type == "cuda":
         device = torch.device("cuda", ctx.local_rank)
     amp = device.type == "cuda" if config.amp is None else config.amp
-    channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
+    channels_last = default_channels_last(device) if config.channels_last is None else config.channels_last
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out_dir / CHECKPOINT_NAME
