@@ -29,6 +29,7 @@ import torch
 from ..config import get_device
 from ..cpu_memory import keep_freed_memory
 from ..schema import Schema, decals_dr5
+from ..training_step import default_channels_last
 from ..votes import counts_array, counts_to_fractions, question_totals
 from .data import read_split
 
@@ -139,14 +140,17 @@ def predict_vote_fractions(
     data = GalaxyDataset(catalog, schema=None, transform=eval_transform(image_size, channels), channels=channels)
     loader = make_dataloader(data, batch_size, shuffle=False, device=device)
     model.to(device).eval()
+    memory_format = torch.channels_last if default_channels_last(device) else torch.contiguous_format
+    model.to(memory_format=memory_format)
     if progress:
         from tqdm.auto import tqdm
 
         loader = tqdm(loader, desc="predicting", unit="batch")
     means, stds = [], []
     for images in loader:
+        images = images.to(device).contiguous(memory_format=memory_format)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            prediction = model.predict_fractions(images.to(device), mc_samples=mc_samples)
+            prediction = model.predict_fractions(images, mc_samples=mc_samples)
         means.append(prediction.mean.float().cpu())
         stds.append(prediction.std.float().cpu())
     empty = torch.zeros((0, schema.n_answers))

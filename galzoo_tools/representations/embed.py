@@ -32,6 +32,7 @@ from torch import nn
 
 from ..config import default_file_mode, get_device, get_scale
 from ..cpu_memory import keep_freed_memory
+from ..training_step import default_channels_last
 
 __all__ = [
     "Embeddings",
@@ -207,7 +208,8 @@ class _Embedder:
 
         self.model, self.device, self.tta = model, device, int(tta)
         self.cuda = device.type == "cuda"
-        if self.cuda:
+        self.channels_last = default_channels_last(device)  # faster convolutions on GPUs and CPUs
+        if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.augment = BatchAugment(image_size) if tta > 0 else None
 
@@ -217,7 +219,7 @@ class _Embedder:
         views = [images] + [self.augment(images) for _ in range(self.tta)] if self.augment else [images]
         total = None
         for view in views:
-            if self.cuda:
+            if self.channels_last:
                 view = view.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cuda):
                 out = _features(self.model, view).float()
