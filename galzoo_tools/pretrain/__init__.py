@@ -7,7 +7,8 @@
 The stages, for use one at a time: :mod:`.config` (:class:`PretrainConfig`, :class:`TrainConfig`),
 :mod:`.data` (:func:`split_catalog`, :func:`read_split`), :mod:`.model` (:func:`starting_model`),
 :mod:`.train` (:func:`fit`, which checkpoints every epoch and resumes exactly; DDP under
-``torchrun``), :mod:`.evaluate` (:func:`predict_vote_fractions`, vote MAE against a mean-fraction
+``torchrun``), :mod:`.frozen` (train only an encoder's top, on cached outputs of its frozen
+bottom for the eight exact symmetries), :mod:`.evaluate` (:func:`predict_vote_fractions`, vote MAE against a mean-fraction
 baseline and the simulator's truth, :func:`remeasure_run`), :mod:`.run` (:func:`pretrain`, all of
 them in turn) and :mod:`.plots` (loss curves, predicted against observed, calibration).
 """
@@ -25,6 +26,7 @@ from .evaluate import (
     vote_fraction_mae,
     vote_mae_report,
 )
+from .frozen import N_SYMMETRIES, CachedViews, cache_bottom, split_encoder, symmetry_view
 from .model import head_at_mean_fractions, keeps_head, starting_model
 from .plots import DEFAULT_ANSWERS, plot_calibration, plot_history, plot_predicted_vs_observed
 from .run import pretrain
@@ -32,6 +34,11 @@ from .train import CHECKPOINT_NAME, TrainResult, check_resume_settings, evaluate
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "CachedViews",
+    "N_SYMMETRIES",
+    "cache_bottom",
+    "split_encoder",
+    "symmetry_view",
     "DEFAULT_ANSWERS",
     "DeviceBatches",
     "DistributedContext",

@@ -1,0 +1,127 @@
+"""Train only the top of an encoder, on outputs of its frozen bottom computed once.
+
+When the first blocks of an EfficientNet-style encoder are frozen, their output for a galaxy
+never changes: computing it again every epoch is wasted arithmetic. It changes only with the
+input, and random-angle augmentation would make every input new. So instead we use the eight
+*exact* symmetries of a square image (four quarter turns, each with and without a mirror flip),
+under which a galaxy is still a valid galaxy, and run the frozen bottom once per galaxy per
+symmetry. Training then draws one of those eight cached outputs per galaxy per epoch and runs
+only the top: the trainable blocks, the last convolution, pooling and the Dirichlet head.
+
+:func:`split_encoder` returns the two halves as modules that share the model's parameters, so
+the trained top *is* the top of the original model: save and predict with the whole model as
+usual. :class:`CachedViews` is a dataset that :func:`galzoo_tools.pretrain.fit` can train the top on.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+__all__ = ["N_SYMMETRIES", "split_encoder", "symmetry_view", "cache_bottom", "CachedViews"]
+
+N_SYMMETRIES = 8
+"""Quarter turns (4) × mirror flip or not (2): the exact symmetries of a square pixel grid."""
+
+_PARTS = ("conv_stem", "bn1", "blocks", "conv_head", "bn2", "global_pool")
+
+
+class _Bottom(nn.Module):
+    def __init__(self, model: nn.Module, n_blocks: int) -> None:
+        super().__init__()
+        self.model, self.n_blocks = model, n_blocks
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        encoder = self.model.encoder
+        x = encoder.bn1(encoder.conv_stem(self.model.prepare(images)))
+        for block in encoder.blocks[: self.n_blocks]:
+            x = block(x)
+        return x
+
+
+class _Top(nn.Module):
+    def __init__(self, model: nn.Module, n_blocks: int) -> None:
+        super().__init__()
+        self.model, self.n_blocks = model, n_blocks
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        encoder = self.model.encoder
+        for block in encoder.blocks[self.n_blocks:]:
+            x = block(x)
+        features = encoder.global_pool(encoder.bn2(encoder.conv_head(x))).flatten(1)
+        if getattr(encoder, "drop_rate", 0.0):  # as timm's forward_head does
+            features = nn.functional.dropout(features, encoder.drop_rate, self.training)
+        return self.model.head(features)
+
+
+def split_encoder(model: nn.Module, n_frozen_blocks: int) -> tuple[nn.Module, nn.Module]:
+    """``(bottom, top)`` of a :class:`~galzoo_tools.models.ZooModel` with an EfficientNet-style encoder.
+
+    ``bottom(images in [0, 1])`` runs the input normalisation, the stem and the first
+    ``n_frozen_blocks`` blocks; ``top(bottom output)`` runs the rest and the head, so
+    ``top(bottom(x))`` equals ``model(x)``. Both share ``model``'s parameters; the bottom's
+    are frozen (``requires_grad=False``) and it is put in eval mode by :func:`cache_bottom`.
+    """
+    encoder = getattr(model, "encoder", None)
+    missing = [p for p in _PARTS if not hasattr(encoder, p)]
+    if missing or not hasattr(model, "head"):
+        raise ValueError(f"split_encoder needs a ZooModel with an EfficientNet-style timm encoder (it lacks "
+                         f"{', '.join(missing) or 'a head'}); freeze blocks and train with augmentation instead")
+    n_blocks = len(encoder.blocks)
+    if not 0 <= n_frozen_blocks < n_blocks:
+        raise ValueError(f"n_frozen_blocks must be between 0 and {n_blocks - 1} (the encoder has {n_blocks} "
+                         f"blocks), got {n_frozen_blocks}")
+    for part in [encoder.conv_stem, encoder.bn1, *encoder.blocks[:n_frozen_blocks]]:
+        part.requires_grad_(False)
+    return _Bottom(model, n_frozen_blocks), _Top(model, n_frozen_blocks)
+
+
+def symmetry_view(images: torch.Tensor, k: int) -> torch.Tensor:
+    """Symmetry ``k`` (0-7) of a ``(B, C, H, W)`` batch: ``k % 4`` quarter turns, mirrored first if ``k >= 4``."""
+    if not 0 <= k < N_SYMMETRIES:
+        raise ValueError(f"symmetry k must be 0-{N_SYMMETRIES - 1}, got {k}")
+    return torch.rot90(images.flip(-1) if k >= 4 else images, k % 4, dims=(-2, -1))
+
+
+@torch.no_grad()
+def cache_bottom(bottom: nn.Module, images: torch.Tensor, views: int = N_SYMMETRIES, batch_size: int = 64,
+                 dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
+    """The bottom's output for the first ``views`` symmetries of every image: ``(views, N, C, h, w)``.
+
+    ``images``: uint8 or float in [0, 1], ``(N, C, H, W)``. Stored in ``dtype`` (bfloat16 halves
+    the memory; the top computes in float32). Batch norm uses its running statistics (eval mode).
+    """
+    bottom.eval()
+    channels_last = torch.channels_last
+    out = []
+    for k in range(views):
+        parts = []
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            batch = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
+            parts.append(bottom(symmetry_view(batch, k).contiguous(memory_format=channels_last)).to(dtype))
+        out.append(torch.cat(parts))
+    return torch.stack(out)
+
+
+class CachedViews(Dataset):
+    """``(cached bottom output, vote counts)`` pairs for :func:`~galzoo_tools.pretrain.fit`.
+
+    Each time galaxy ``i`` is asked for, one of its cached views is drawn at random (from
+    torch's random numbers, which ``fit`` saves in its checkpoints, so a resumed run draws the
+    same ones). Give a validation set one view (the image as it is) for a fixed score.
+    """
+
+    def __init__(self, cache: torch.Tensor, counts: torch.Tensor) -> None:
+        if cache.ndim != 5 or len(counts) != cache.shape[1]:
+            raise ValueError(f"cache must be (views, N, C, h, w) with N = len(counts) = {len(counts)}, "
+                             f"got {tuple(cache.shape)}")
+        self.cache, self.counts = cache, torch.as_tensor(counts, dtype=torch.float32)
+
+    def __len__(self) -> int:
+        return self.cache.shape[1]
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        view = int(torch.randint(self.cache.shape[0], ())) if self.cache.shape[0] > 1 else 0
+        return self.cache[view, i].float(), self.counts[i]
