@@ -139,9 +139,8 @@ def predict_vote_fractions(
     schema: Schema = getattr(model, "schema", decals_dr5)
     data = GalaxyDataset(catalog, schema=None, transform=eval_transform(image_size, channels), channels=channels)
     loader = make_dataloader(data, batch_size, shuffle=False, device=device)
-    model.to(device).eval()
     memory_format = torch.channels_last if default_channels_last(device) else torch.contiguous_format
-    model.to(memory_format=memory_format)
+    model.to(device, memory_format=memory_format).eval()
     if progress:
         from tqdm.auto import tqdm
 

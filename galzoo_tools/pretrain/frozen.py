@@ -19,6 +19,9 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..augment import to_float_images
+from ..training_step import default_channels_last
+
 __all__ = ["N_SYMMETRIES", "split_encoder", "symmetry_view", "cache_bottom", "CachedViews"]
 
 N_SYMMETRIES = 8
@@ -87,22 +90,21 @@ def symmetry_view(images: torch.Tensor, k: int) -> torch.Tensor:
 @torch.no_grad()
 def cache_bottom(bottom: nn.Module, images: torch.Tensor, views: int = N_SYMMETRIES, batch_size: int = 64,
                  dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
-    """The bottom's output for the first ``views`` symmetries of every image: ``(views, N, C, h, w)``.
+    """The bottom's output for the first ``views`` symmetries of every image: ``(views, N, C, h, w)``, on the CPU.
 
-    ``images``: uint8 or float in [0, 1], ``(N, C, H, W)``. Stored in ``dtype`` (bfloat16 halves
-    the memory; the top computes in float32). Batch norm uses its running statistics (eval mode).
+    ``images``: uint8 or float in [0, 1], ``(N, C, H, W)``; each batch runs on the bottom's
+    device. Stored in ``dtype`` (bfloat16 halves the memory; the top computes in float32).
+    Batch norm uses its running statistics (eval mode).
     """
     bottom.eval()
-    channels_last = torch.channels_last
-    out = []
-    for k in range(views):
-        parts = []
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            batch = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
-            parts.append(bottom(symmetry_view(batch, k).contiguous(memory_format=channels_last)).to(dtype))
-        out.append(torch.cat(parts))
-    return torch.stack(out)
+    device = next(bottom.parameters()).device
+    memory_format = torch.channels_last if default_channels_last(device) else torch.contiguous_format
+    parts: list[list[torch.Tensor]] = [[] for _ in range(views)]
+    for start in range(0, len(images), batch_size):
+        batch = to_float_images(images[start : start + batch_size].to(device))
+        for k in range(views):
+            parts[k].append(bottom(symmetry_view(batch, k).contiguous(memory_format=memory_format)).to(dtype).cpu())
+    return torch.stack([torch.cat(view) for view in parts])
 
 
 class CachedViews(Dataset):
