@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .args import MODEL_SOURCES, add_out_arguments, add_quiet_argument, image_size, positive_int
+from .args import MODEL_SOURCES, add_out_arguments, add_quiet_argument, image_size, non_negative_int, positive_int
 from .console import is_main_process
 from .outdir import prepare_out
 
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     config = PretrainConfig.for_scale(
         args.scale, **{k: v for k, v in scale_overrides.items() if v is not None}, backbone=args.backbone,
         init=args.init, channels=args.channels, lr=args.lr, seed=args.seed, num_workers=args.workers,
-        half=args.half, survey=args.survey,
+        half=args.half, survey=args.survey, frozen_blocks=args.frozen_blocks,
     )
     metrics = pretrain(config, args.out, catalog=args.catalog, resume=args.resume, progress=not args.quiet)
     if metrics:
@@ -68,6 +68,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for the split, the model and the batches")
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: chosen for the device)")
     p.add_argument("--half", action="store_true", help="store the best model in float16 (half the size)")
+    p.add_argument("--frozen-blocks", type=non_negative_int, default=0, metavar="N",
+                   help="freeze the stem and first N blocks, run them once per galaxy for the 8 quarter-turn/flip "
+                        "symmetries and train the rest on those outputs (faster on a CPU; default 0: the whole "
+                        "network, any angle)")
     add_out_arguments(p, resume=True)
     add_quiet_argument(p)
     p.set_defaults(run=run)

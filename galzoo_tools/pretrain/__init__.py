@@ -26,7 +26,7 @@ from .evaluate import (
     vote_fraction_mae,
     vote_mae_report,
 )
-from .frozen import N_SYMMETRIES, CachedViews, cache_bottom, split_encoder, symmetry_view
+from .frozen import N_SYMMETRIES, CachedViews, cache_bottom, cached_views, split_encoder, symmetry_view
 from .model import head_at_mean_fractions, keeps_head, starting_model
 from .plots import DEFAULT_ANSWERS, plot_calibration, plot_history, plot_predicted_vs_observed
 from .run import pretrain
@@ -35,6 +35,7 @@ from .train import CHECKPOINT_NAME, TrainResult, check_resume_settings, evaluate
 __all__ = [
     "CHECKPOINT_NAME",
     "CachedViews",
+    "cached_views",
     "N_SYMMETRIES",
     "cache_bottom",
     "split_encoder",

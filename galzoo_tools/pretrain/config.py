@@ -73,6 +73,11 @@ class PretrainConfig(TrainConfig):
     random answers (:func:`~galzoo_tools.pretrain.head_at_mean_fractions`); a head ``init`` keeps is left alone."""
     half: bool = False
     """Store the best model in float16 (half the file size)."""
+    frozen_blocks: int = 0
+    """0 trains the whole network on images turned by any angle. ``N > 0`` freezes the stem and the
+    first ``N`` blocks, runs them once per galaxy for the eight exact symmetries and trains the rest
+    on those stored outputs (:mod:`~galzoo_tools.pretrain.frozen`): several times faster where
+    compute is short (a CPU), with quarter turns and flips as the only augmentation."""
 
     @classmethod
     def for_scale(cls, scale: str | Scale | None = None, **overrides: object) -> "PretrainConfig":

@@ -15,14 +15,16 @@ usual. :class:`CachedViews` is a dataset that :func:`galzoo_tools.pretrain.fit` 
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
 from ..augment import to_float_images
+from ..schema import Schema, decals_dr5
 from ..training_step import default_channels_last
 
-__all__ = ["N_SYMMETRIES", "split_encoder", "symmetry_view", "cache_bottom", "CachedViews"]
+__all__ = ["N_SYMMETRIES", "split_encoder", "symmetry_view", "cache_bottom", "CachedViews", "cached_views"]
 
 N_SYMMETRIES = 8
 """Quarter turns (4) × mirror flip or not (2): the exact symmetries of a square pixel grid."""
@@ -89,18 +91,21 @@ def symmetry_view(images: torch.Tensor, k: int) -> torch.Tensor:
 
 @torch.no_grad()
 def cache_bottom(bottom: nn.Module, images: torch.Tensor, views: int = N_SYMMETRIES, batch_size: int = 64,
-                 dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
+                 dtype: torch.dtype = torch.bfloat16, progress: bool = False) -> torch.Tensor:
     """The bottom's output for the first ``views`` symmetries of every image: ``(views, N, C, h, w)``, on the CPU.
 
     ``images``: uint8 or float in [0, 1], ``(N, C, H, W)``; each batch runs on the bottom's
     device. Stored in ``dtype`` (bfloat16 halves the memory; the top computes in float32).
-    Batch norm uses its running statistics (eval mode).
+    Batch norm uses its running statistics (eval mode). ``progress`` shows a bar over the images.
     """
+    from tqdm.auto import tqdm
+
     bottom.eval()
     device = next(bottom.parameters()).device
     memory_format = torch.channels_last if default_channels_last(device) else torch.contiguous_format
     parts: list[list[torch.Tensor]] = [[] for _ in range(views)]
-    for start in range(0, len(images), batch_size):
+    starts = range(0, len(images), batch_size)
+    for start in tqdm(starts, desc=f"frozen blocks x {views} views", unit="batch", disable=not progress):
         batch = to_float_images(images[start : start + batch_size].to(device))
         for k in range(views):
             parts[k].append(bottom(symmetry_view(batch, k).contiguous(memory_format=memory_format)).to(dtype).cpu())
@@ -127,3 +132,14 @@ class CachedViews(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         view = int(torch.randint(self.cache.shape[0], ())) if self.cache.shape[0] > 1 else 0
         return self.cache[view, i].float(), self.counts[i]
+
+
+def cached_views(bottom: nn.Module, catalog: pd.DataFrame, image_size: int, views: int = N_SYMMETRIES,
+                 channels: int = 3, schema: Schema = decals_dr5, progress: bool = False) -> CachedViews:
+    """A :class:`CachedViews` for the galaxies of ``catalog``: their images decoded at ``image_size``,
+    run through ``bottom`` for the first ``views`` symmetries, and their vote counts (``schema``)."""
+    from ..datasets import load_images
+
+    counts = torch.tensor(catalog[schema.label_cols].to_numpy(), dtype=torch.float32)
+    images = load_images(catalog, image_size, channels, progress=progress)
+    return CachedViews(cache_bottom(bottom, images, views, progress=progress), counts)

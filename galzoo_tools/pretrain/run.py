@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ def pretrain(
     from .data import split_catalog
     from .distributed import distributed_context
     from .evaluate import VAL_CHECK_SIZE, predict_vote_fractions, vote_mae_report
+    from .frozen import cached_views, split_encoder
     from .model import head_at_mean_fractions, keeps_head, starting_model
     from .train import CHECKPOINT_NAME, check_resume_settings, evaluate_loss, fit
 
@@ -88,8 +90,10 @@ def pretrain(
         "catalog": catalog_setting,
         "split": hashlib.sha256(split.to_csv(index=False).encode()).hexdigest()[:16],
         "seed": seed, "lr": config.lr, "epochs": config.epochs, "backbone": config.backbone, "image_size": image_size,
-        "channels": channels,
+        "channels": channels, "frozen_blocks": config.frozen_blocks,
     }
+    if config.frozen_blocks and ctx.enabled:
+        raise ValueError("frozen_blocks caches the frozen blocks' outputs in one process: run it without torchrun")
     if resume:
         check_resume_settings(out_dir / CHECKPOINT_NAME, settings, warn=False)  # fit() warns if it has none
     if ctx.is_main:
@@ -109,9 +113,22 @@ def pretrain(
         save_model(best, model_dir, {**extra, "epoch": record["epoch"], "val_loss": record["val_loss"]},
                    half=config.half)
 
-    result = fit(model, train_data, val_data, out_dir, config.train_config(), schema=decals_dr5, resume=resume,
-                 device=device, progress=progress, on_best=save_best, augment=BatchAugment(image_size),
-                 settings=settings)
+    def save_whole(trained: torch.nn.Module, record: dict) -> None:
+        save_best(model, record)  # with frozen blocks fit trains the top; the saved model is the whole one
+
+    frozen_seconds = 0.0
+    if config.frozen_blocks:
+        bottom, top = split_encoder(model.to(device if device is not None else get_device()), config.frozen_blocks)
+        start = time.perf_counter()
+        train_views = cached_views(bottom, train, image_size, channels=channels, progress=progress)
+        val_views = cached_views(bottom, val, image_size, views=1, channels=channels)
+        frozen_seconds = time.perf_counter() - start
+        result = fit(top, train_views, val_views, out_dir, config.train_config(), schema=decals_dr5, resume=resume,
+                     device=device, progress=progress, on_best=save_whole, settings=settings)
+    else:
+        result = fit(model, train_data, val_data, out_dir, config.train_config(), schema=decals_dr5, resume=resume,
+                     device=device, progress=progress, on_best=save_best, augment=BatchAugment(image_size),
+                     settings=settings)
     if not ctx.is_main:
         return {}
 
@@ -131,6 +148,8 @@ def pretrain(
         "cache_seconds": result.cache_seconds,
         "backbone": config.backbone,
         "init": config.init,
+        "frozen_blocks": config.frozen_blocks,
+        **({"frozen_cache_seconds": frozen_seconds} if config.frozen_blocks else {}),
         "image_size": image_size,
         "batch_size": result.batch_size,  # fewer than asked when there were fewer training galaxies
         "channels": channels,

@@ -208,3 +208,35 @@ def test_pretrain_takes_its_settings_only_from_a_config(tmp_path):
 
 def test_the_metrics_record_the_starting_weights(trained):
     assert json.loads((trained / "metrics.json").read_text())["init"] == "scratch"
+
+
+def test_frozen_blocks_train_only_the_top_and_save_the_whole_model(cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("GALZOO_CACHE", str(cache))  # the same universe as `trained`
+    monkeypatch.setenv("GALZOO_OFFLINE", "1")
+    out = tmp_path / "frozen"
+    assert main([*TRAINED_ARGS, "--frozen-blocks", "5", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["frozen_blocks"] == 5 and metrics["frozen_cache_seconds"] > 0 and metrics["epochs_run"] == 2
+    # the saved whole model, on images, repeats the best validation loss the top scored on stored
+    # (bfloat16) outputs of the frozen blocks
+    assert metrics["val_check"]["n"] == metrics["n_val"] == 8
+    assert metrics["val_check"]["loss"] == pytest.approx(metrics["val_loss"], rel=2e-2)
+    settings = torch.load(out / "last_checkpoint.pt", weights_only=True)["settings"]
+    assert settings["frozen_blocks"] == 5
+    torch.manual_seed(0)  # --seed 0: the starting weights of the run
+    start, trained_model = starting_model("scratch", "efficientnet_lite0", 3), load_model(out / "model", device="cpu")
+    before, after = start.encoder, trained_model.encoder
+    assert torch.equal(before.conv_stem.weight, after.conv_stem.weight)
+    for k in range(5):
+        for p, q in zip(before.blocks[k].parameters(), after.blocks[k].parameters()):
+            assert torch.equal(p, q)
+    assert not torch.equal(before.blocks[6][0].conv_pw.weight, after.blocks[6][0].conv_pw.weight)
+    assert not torch.equal(before.conv_head.weight, after.conv_head.weight)
+
+
+def test_frozen_blocks_must_leave_a_block_to_train(cache, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GALZOO_CACHE", str(cache))
+    monkeypatch.setenv("GALZOO_OFFLINE", "1")
+    assert main([*TRAINED_ARGS, "--frozen-blocks", "7", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "n_frozen_blocks must be between 0 and 6" in err and "Traceback" not in err
