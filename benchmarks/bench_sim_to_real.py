@@ -13,7 +13,14 @@ a. **Transfer**: linear-probe test accuracy and ROC AUC at each label budget for
 b. **precision@10 within each class**: cosine nearest neighbours (the galaxy itself left out) in
    each encoder's features; for class c, the mean over galaxies of class c of the fraction of
    their 10 neighbours in class c, ± s.e. over those galaxies, next to chance.
-c. **Realism**: image statistics (:mod:`galzoo_tools.image_stats`) and pixel-value distributions
+c. **Zero-shot** (binary labels): for each encoder that comes with the vote head (``reference``
+   or a ``galzoo pretrain`` model folder), its own predicted answers as scores with no labels at
+   all: ROC AUC on the same test set, per answer, for the per-question fraction and for the
+   answer's share of all volunteers (the fraction times the chance its question is asked,
+   :func:`galzoo_tools.votes.expected_votes` with one volunteer; Galaxy Zoo 2's cumulative
+   classes). Which of the model's answers track the real label shows which parts of what the
+   synthetic sky taught carry over.
+d. **Realism**: image statistics (:mod:`galzoo_tools.image_stats`) and pixel-value distributions
    of ``--n-real`` real galaxies next to as many synthetic ones of the ``--survey`` preset, and
    ``OUT/montage.png`` (real thumbnails above synthetic ones). With ``--survey decals`` the
    synthetic statistics are also compared with the real DECaLS numbers (``DECALS_TARGETS``).
@@ -22,6 +29,7 @@ S.e. over draws measure the luck of the labelled sample only (the test set is fi
 
     python benchmarks/bench_sim_to_real.py                       # everything, defaults (minutes on 2 CPU cores)
     python benchmarks/bench_sim_to_real.py --skip-transfer --survey decals
+    python benchmarks/bench_sim_to_real.py --skip-realism --models reference imagenet
     python benchmarks/bench_sim_to_real.py --catalog OTHER/labels.csv --label-col ring \\
         --budgets 32 100 --repeats 3 --models reference imagenet --out runs/sim_to_real_other
 """
@@ -43,9 +51,11 @@ from galzoo_tools import image_stats as stats
 from galzoo_tools.catalog import read_catalog
 from galzoo_tools.datasets import load_images
 from galzoo_tools.jsonio import write_metrics
+from galzoo_tools.augment import to_float_images
 from galzoo_tools.finetune import FinetuneConfig, build_finetune_model, encode_labels, infer_task, learning_curves
 from galzoo_tools.representations import embed
 from galzoo_tools.similarity import SimilarityIndex
+from galzoo_tools.votes import expected_votes
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOG = REPO.parent / "shared" / "real_dev" / "gz2_odd" / "labels.csv"
@@ -126,12 +136,12 @@ def precision_table(precision: dict[str, dict], label_col: str) -> pd.DataFrame:
 
 
 def run_transfer(args: argparse.Namespace, table: pd.DataFrame) -> dict:
-    """Parts a and b: embed once per encoder, learning curves of linear probes on those features, then neighbours."""
+    """Parts a to c: embed once per encoder, learning curves of linear probes on those features, neighbours,
+    and the answers of encoders with a vote head."""
     y, classes = encode_labels(table[args.label_col], infer_task(table[args.label_col]))
     log(f"loading {len(table)} real images at {IMAGE_SIZE} px")
     images = load_images(table, IMAGE_SIZE)
     features = {name: embed_all(name, images, args.seed) for name in args.models}
-    del images
     curves = learning_curves(table, args.label_col, models=args.models, budgets=args.budgets, repeats=args.repeats,
                              n_test=args.n_test, config=FinetuneConfig(mode="linear", seed=args.seed),
                              features=features, progress=False)
@@ -150,12 +160,69 @@ def run_transfer(args: argparse.Namespace, table: pd.DataFrame) -> dict:
     print(f"\n== precision@{K} within each class (cosine neighbours of all {len(y)} galaxies, self excluded; "
           "mean ± s.e. over the class's galaxies) ==")
     print(precision_table(precision, args.label_col).to_string())
+    answers = {}
+    if len(classes) == 2:
+        test_rows = np.flatnonzero(table["id_str"].astype(str).isin(test["id_str"].astype(str)))
+        answers = zero_shot(args.models, images, y, test_rows)
+    del images
     return {"label_col": args.label_col, "classes": classes, "n_galaxies": len(table), "n_test": len(test),
             "repeats": args.repeats, "budgets": budgets, "models": args.models, "transfer": numbers,
-            f"precision_at_{K}": precision, "runs": runs_frame.to_dict(orient="records")}
+            f"precision_at_{K}": precision, "zero_shot": answers, "runs": runs_frame.to_dict(orient="records")}
 
 
-# ---------------------------------------------------------------- c: realism
+# ---------------------------------------------------------------- c: zero-shot answers
+
+
+def vote_model(name: str) -> torch.nn.Module | None:
+    """The galzoo model (with its vote head) that ``name`` names, or None for a bare encoder."""
+    from galzoo_tools.models import load_model, resolve_model_source
+
+    source = resolve_model_source(name)
+    return load_model(source.location, device="cpu") if source.kind == "checkpoint" else None
+
+
+@torch.no_grad()
+def predicted_answers(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 128) -> np.ndarray:
+    """Predicted per-question vote fractions ``(n, n_answers)`` for ``uint8`` images at the bench's size."""
+    model.eval()
+    parts = [model.predict_fractions(to_float_images(images[i:i + batch_size])).mean.float()
+             for i in range(0, len(images), batch_size)]
+    return torch.cat(parts).numpy()
+
+
+def answer_aucs(fractions: np.ndarray, y: np.ndarray, schema: Any) -> pd.DataFrame:
+    """ROC AUC of each answer against label 1, as a per-question fraction and as a share of all volunteers."""
+    from sklearn.metrics import roc_auc_score
+
+    shares = expected_votes(fractions, 1.0, schema)
+    return pd.DataFrame({"fraction AUC": [roc_auc_score(y, fractions[:, i]) for i in range(schema.n_answers)],
+                         "share AUC": [roc_auc_score(y, shares[:, i]) for i in range(schema.n_answers)]},
+                        index=pd.Index(schema.label_cols, name="answer"))
+
+
+def zero_shot(models: list[str], images: torch.Tensor, y: np.ndarray, test: np.ndarray, top: int = 6) -> dict:
+    """Part c: for every encoder with a vote head, how well each of its answers alone ranks the test galaxies."""
+    out = {}
+    for name in models:
+        model = vote_model(name)
+        if model is None:
+            continue
+        start = time.perf_counter()
+        aucs = answer_aucs(predicted_answers(model, images[test]), y[test], model.schema)
+        log(f"  predicted the answers of {len(test)} test galaxies with {name} in {time.perf_counter() - start:.0f} s")
+        strength = (aucs - 0.5).abs().max(axis=1)
+        shown = aucs.loc[strength.sort_values(ascending=False).index[:top]]
+        print(f"\n== Zero-shot: {name}'s own answers as scores, no labels; ROC AUC for label 1 on the "
+              f"{len(test)} test galaxies (below 0.5: the answer points to label 0); the {top} strongest ==")
+        print(shown.to_string(float_format=lambda v: f"{v:.3f}"))
+        flat = aucs.stack()
+        best = (flat - 0.5).abs().idxmax()
+        out[name] = {"best": {"answer": best[0], "score": best[1], "roc_auc": float(flat[best])},
+                     "answers": aucs.to_dict(orient="index")}
+    return out
+
+
+# ---------------------------------------------------------------- d: realism
 
 
 def simulate_preset(n: int, survey: str, seed: int) -> np.ndarray:
@@ -194,7 +261,7 @@ def save_montage(real: np.ndarray, synthetic: np.ndarray, survey: str, path: Pat
 
 
 def run_realism(args: argparse.Namespace) -> dict:
-    """Part c: statistics and histograms of real and synthetic galaxies, and the montage."""
+    """Part d: statistics and histograms of real and synthetic galaxies, and the montage."""
     log(f"realism: {args.n_real} real galaxies (seed 0 sample) and {args.n_real} synthetic ({args.survey})")
     real_images, _ = stats.load_catalog_images(args.catalog, n=args.n_real, seed=0, size=IMAGE_SIZE)
     synthetic_images = simulate_preset(len(real_images), args.survey, args.seed)
