@@ -60,6 +60,26 @@ class _Top(nn.Module):
         return self.model.head(features)
 
 
+def check_frozen_blocks(backbone: str, frozen_blocks: int) -> None:
+    """Refuse a ``frozen_blocks`` that ``backbone`` cannot split, before any galaxy is rendered.
+
+    Builds the bare backbone (random weights, no download) only to count its blocks: at least
+    one must stay trainable, and the backbone must be EfficientNet-style (stem, blocks, head).
+    """
+    import timm
+
+    if frozen_blocks == 0:
+        return
+    encoder = timm.create_model(backbone, pretrained=False, num_classes=0)
+    if any(not hasattr(encoder, part) for part in _PARTS):
+        raise ValueError(f"frozen_blocks needs an EfficientNet-style backbone (stem, blocks, head); {backbone} is "
+                         "not one: leave frozen_blocks at 0 and train the whole network")
+    n_blocks = len(encoder.blocks)
+    if not 0 <= frozen_blocks < n_blocks:
+        raise ValueError(f"frozen_blocks must be between 0 and {n_blocks - 1} ({backbone} has {n_blocks} blocks and "
+                         f"at least one must train), got {frozen_blocks}")
+
+
 def split_encoder(model: nn.Module, n_frozen_blocks: int) -> tuple[nn.Module, nn.Module]:
     """``(bottom, top)`` of a :class:`~galzoo_tools.models.ZooModel` with an EfficientNet-style encoder.
 

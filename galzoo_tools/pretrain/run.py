@@ -55,7 +55,7 @@ def pretrain(
     from .data import split_catalog
     from .distributed import distributed_context
     from .evaluate import VAL_CHECK_SIZE, predict_vote_fractions, vote_mae_report
-    from .frozen import cached_views, split_encoder
+    from .frozen import cached_views, check_frozen_blocks, split_encoder
     from .model import head_at_mean_fractions, keeps_head, starting_model
     from .train import CHECKPOINT_NAME, check_resume_settings, evaluate_loss, fit
 
@@ -64,8 +64,11 @@ def pretrain(
                         f"not {type(config).__name__}")
     seed, image_size, channels, batch_size = config.seed, config.image_size, config.channels, config.batch_size
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     ctx = distributed_context()
+    if config.frozen_blocks and ctx.enabled:
+        raise ValueError("frozen_blocks caches the frozen blocks' outputs in one process: run it without torchrun")
+    check_frozen_blocks(config.backbone, config.frozen_blocks)  # before rendering galaxies or writing files
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     if catalog is None:
         n, survey = config.n_galaxies, config.survey
@@ -92,8 +95,6 @@ def pretrain(
         "seed": seed, "lr": config.lr, "epochs": config.epochs, "backbone": config.backbone, "image_size": image_size,
         "channels": channels, "frozen_blocks": config.frozen_blocks,
     }
-    if config.frozen_blocks and ctx.enabled:
-        raise ValueError("frozen_blocks caches the frozen blocks' outputs in one process: run it without torchrun")
     if resume:
         check_resume_settings(out_dir / CHECKPOINT_NAME, settings, warn=False)  # fit() warns if it has none
     if ctx.is_main:

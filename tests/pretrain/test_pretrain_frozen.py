@@ -6,7 +6,9 @@ from torch import nn
 
 from galzoo_tools.models import build_model
 from galzoo_tools.pretrain import TrainConfig, fit
-from galzoo_tools.pretrain.frozen import N_SYMMETRIES, CachedViews, cache_bottom, split_encoder, symmetry_view
+from galzoo_tools.pretrain.frozen import (
+    N_SYMMETRIES, CachedViews, cache_bottom, check_frozen_blocks, split_encoder, symmetry_view,
+)
 from galzoo_tools.schema import decals_dr5
 
 
@@ -57,3 +59,12 @@ def test_cached_views_train_the_shared_top(model, tmp_path, one_thread):
     assert not torch.equal(fresh.head.linear.weight, head_before)  # the model's own head learned
     with pytest.raises(ValueError, match="views, N"):
         CachedViews(cache, counts[:3])
+
+
+def test_check_frozen_blocks_refuses_before_anything_is_built_or_rendered():
+    check_frozen_blocks("efficientnet_lite0", 0)
+    check_frozen_blocks("efficientnet_lite0", 6)
+    with pytest.raises(ValueError, match=r"between 0 and 6 \(efficientnet_lite0 has 7 blocks"):
+        check_frozen_blocks("efficientnet_lite0", 7)
+    with pytest.raises(ValueError, match="EfficientNet-style backbone"):
+        check_frozen_blocks("resnet18", 2)

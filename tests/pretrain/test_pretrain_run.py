@@ -234,9 +234,13 @@ def test_frozen_blocks_train_only_the_top_and_save_the_whole_model(cache, tmp_pa
     assert not torch.equal(before.conv_head.weight, after.conv_head.weight)
 
 
-def test_frozen_blocks_must_leave_a_block_to_train(cache, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("GALZOO_CACHE", str(cache))
+def test_frozen_blocks_must_leave_a_block_to_train(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GALZOO_OFFLINE", "1")
+    render_cache = tmp_path / "render_cache"
+    monkeypatch.setenv("GALZOO_CACHE", str(render_cache))  # an empty cache: nothing may be rendered into it
     assert main([*TRAINED_ARGS, "--frozen-blocks", "7", "--out", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
-    assert "n_frozen_blocks must be between 0 and 6" in err and "Traceback" not in err
+    assert "frozen_blocks must be between 0 and 6" in err and "Traceback" not in err
+    run = tmp_path / "run"
+    assert not run.exists() or not any(run.iterdir())  # refused before the split (or anything else) was written
+    assert not render_cache.exists() or not any(render_cache.rglob("catalog.parquet"))
