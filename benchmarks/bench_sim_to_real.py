@@ -210,14 +210,13 @@ def zero_shot(models: list[str], images: torch.Tensor, y: np.ndarray, test: np.n
         start = time.perf_counter()
         aucs = answer_aucs(predicted_answers(model, images[test]), y[test], model.schema)
         log(f"  predicted the answers of {len(test)} test galaxies with {name} in {time.perf_counter() - start:.0f} s")
-        strength = (aucs - 0.5).abs().max(axis=1)
-        shown = aucs.loc[strength.sort_values(ascending=False).index[:top]]
+        strength = (aucs - 0.5).abs()  # how far from chance, in either direction
+        shown = aucs.loc[strength.max(axis=1).sort_values(ascending=False).index[:top]]
         print(f"\n== Zero-shot: {name}'s own answers as scores, no labels; ROC AUC for label 1 on the "
               f"{len(test)} test galaxies (below 0.5: the answer points to label 0); the {top} strongest ==")
         print(shown.to_string(float_format=lambda v: f"{v:.3f}"))
-        flat = aucs.stack()
-        best = (flat - 0.5).abs().idxmax()
-        out[name] = {"best": {"answer": best[0], "score": best[1], "roc_auc": float(flat[best])},
+        best = strength.stack().idxmax()
+        out[name] = {"best": {"answer": best[0], "score": best[1], "roc_auc": float(aucs.loc[best])},
                      "answers": aucs.to_dict(orient="index")}
     return out
 

@@ -60,24 +60,26 @@ class _Top(nn.Module):
         return self.model.head(features)
 
 
+def _check_split(encoder: nn.Module | None, frozen_blocks: int, name: str) -> None:
+    """Refuse an encoder that is not EfficientNet-style, or a count that leaves no block to train."""
+    if encoder is None or any(not hasattr(encoder, part) for part in _PARTS):
+        raise ValueError(f"frozen blocks need an EfficientNet-style encoder (stem, blocks, head); {name} is not "
+                         "one: leave frozen_blocks at 0 and train the whole network with augmentation")
+    n_blocks = len(encoder.blocks)
+    if not 0 <= frozen_blocks < n_blocks:
+        raise ValueError(f"frozen_blocks must be between 0 and {n_blocks - 1} ({name} has {n_blocks} blocks and "
+                         f"at least one must train), got {frozen_blocks}")
+
+
 def check_frozen_blocks(backbone: str, frozen_blocks: int) -> None:
     """Refuse a ``frozen_blocks`` that ``backbone`` cannot split, before any galaxy is rendered.
 
-    Builds the bare backbone (random weights, no download) only to count its blocks: at least
-    one must stay trainable, and the backbone must be EfficientNet-style (stem, blocks, head).
+    Builds the bare backbone (random weights, no download) only to count its blocks.
     """
     import timm
 
-    if frozen_blocks == 0:
-        return
-    encoder = timm.create_model(backbone, pretrained=False, num_classes=0)
-    if any(not hasattr(encoder, part) for part in _PARTS):
-        raise ValueError(f"frozen_blocks needs an EfficientNet-style backbone (stem, blocks, head); {backbone} is "
-                         "not one: leave frozen_blocks at 0 and train the whole network")
-    n_blocks = len(encoder.blocks)
-    if not 0 <= frozen_blocks < n_blocks:
-        raise ValueError(f"frozen_blocks must be between 0 and {n_blocks - 1} ({backbone} has {n_blocks} blocks and "
-                         f"at least one must train), got {frozen_blocks}")
+    if frozen_blocks:
+        _check_split(timm.create_model(backbone, pretrained=False, num_classes=0), frozen_blocks, backbone)
 
 
 def split_encoder(model: nn.Module, n_frozen_blocks: int) -> tuple[nn.Module, nn.Module]:
@@ -89,14 +91,9 @@ def split_encoder(model: nn.Module, n_frozen_blocks: int) -> tuple[nn.Module, nn
     are frozen (``requires_grad=False``) and it is put in eval mode by :func:`cache_bottom`.
     """
     encoder = getattr(model, "encoder", None)
-    missing = [p for p in _PARTS if not hasattr(encoder, p)]
-    if missing or not hasattr(model, "head"):
-        raise ValueError(f"split_encoder needs a ZooModel with an EfficientNet-style timm encoder (it lacks "
-                         f"{', '.join(missing) or 'a head'}); freeze blocks and train with augmentation instead")
-    n_blocks = len(encoder.blocks)
-    if not 0 <= n_frozen_blocks < n_blocks:
-        raise ValueError(f"n_frozen_blocks must be between 0 and {n_blocks - 1} (the encoder has {n_blocks} "
-                         f"blocks), got {n_frozen_blocks}")
+    _check_split(encoder, n_frozen_blocks, "the model's encoder")
+    if not hasattr(model, "head"):
+        raise ValueError(f"split_encoder needs a ZooModel with the vote head, not a {type(model).__name__}")
     for part in [encoder.conv_stem, encoder.bn1, *encoder.blocks[:n_frozen_blocks]]:
         part.requires_grad_(False)
     return _Bottom(model, n_frozen_blocks), _Top(model, n_frozen_blocks)

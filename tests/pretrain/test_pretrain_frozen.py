@@ -66,5 +66,5 @@ def test_check_frozen_blocks_refuses_before_anything_is_built_or_rendered():
     check_frozen_blocks("efficientnet_lite0", 6)
     with pytest.raises(ValueError, match=r"between 0 and 6 \(efficientnet_lite0 has 7 blocks"):
         check_frozen_blocks("efficientnet_lite0", 7)
-    with pytest.raises(ValueError, match="EfficientNet-style backbone"):
+    with pytest.raises(ValueError, match="EfficientNet-style encoder"):
         check_frozen_blocks("resnet18", 2)
