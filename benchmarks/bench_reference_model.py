@@ -30,22 +30,18 @@ from galzoo_tools.schema import decals_dr5
 from galzoo_tools.synthetic import expected_fractions, simulate, simulate_catalog, trained_universe
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--model", default="reference", help="'reference' or a pretrain run's model folder")
-    parser.add_argument("--survey", default="decals", help="the fresh galaxies' sky: decals (default), sdss or mixed")
-    args = parser.parse_args()
+def vote_mae_table(model: str, n: int = 2000, seed: int = 12345, survey: str = "decals") -> pd.DataFrame:
+    """Per-question vote MAE of ``model`` on ``n`` fresh ``survey`` galaxies beside oracle, floor and baseline.
 
-    folder = resolve_model_source(args.model).location
+    ``model``: ``reference`` or a pretrain run's model folder (its run folder must hold the split)."""
+    folder = resolve_model_source(model).location
     run = Path(folder).parent
     config = read_model_config(folder)
-    model = load_model(folder, device="cpu")
-    images, catalog = simulate(args.n, size=config["image_size"], seed=args.seed, survey=args.survey)
+    loaded = load_model(folder, device="cpu")
+    images, catalog = simulate(n, size=config["image_size"], seed=seed, survey=survey)
     with torch.inference_mode():
         batches = torch.from_numpy(images).permute(0, 3, 1, 2).split(128)
-        predicted = torch.cat([model.predict_fractions(b.float() / 255).mean for b in batches]).numpy()
+        predicted = torch.cat([loaded.predict_fractions(b.float() / 255).mean for b in batches]).numpy()
 
     split = read_split(run)
     n_total, _, train_seed, train_survey = trained_universe(config, folder)
@@ -53,7 +49,7 @@ def main() -> None:
     train = training_universe[training_universe["id_str"].isin(set(split.loc[split["split"] == "train", "id_str"]))]
     baseline = np.broadcast_to(mean_fraction_baseline(train, decals_dr5), predicted.shape)
 
-    morphology, _ = simulate_catalog(args.n, seed=args.seed, survey=args.survey)
+    morphology, _ = simulate_catalog(n, seed=seed, survey=survey)
     per_question = pd.DataFrame({
         "model": vote_fraction_mae(predicted, catalog),
         "oracle": vote_fraction_mae(simulated_truth(catalog), catalog),
@@ -62,7 +58,20 @@ def main() -> None:
     })
     per_question["model/oracle"] = per_question["model"] / per_question["oracle"]
     per_question["floor/oracle"] = per_question["floor"] / per_question["oracle"]
-    print(f"{args.model} on {args.n} fresh {args.survey} galaxies (seed {args.seed}, {config['image_size']} px)")
+    return per_question
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--model", default="reference", help="'reference' or a pretrain run's model folder")
+    parser.add_argument("--survey", default="decals", help="the fresh galaxies' sky: decals (default), sdss or mixed")
+    args = parser.parse_args()
+
+    per_question = vote_mae_table(args.model, args.n, args.seed, args.survey)
+    size = read_model_config(resolve_model_source(args.model).location)["image_size"]
+    print(f"{args.model} on {args.n} fresh {args.survey} galaxies (seed {args.seed}, {size} px)")
     print(per_question.round(3).to_string())
     mean = per_question.loc["mean"]
     print(f"vote MAE {mean['model']:.4f}: {mean['model'] / mean['oracle']:.2f} x oracle (target <= 1.3), "

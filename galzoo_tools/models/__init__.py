@@ -1,17 +1,18 @@
 """Models: encoders from several sources, the Dirichlet head, fine-tuned heads, and one folder format.
 
->>> from galzoo_tools.models import load_model, build_model, save_model
+>>> from galzoo_tools.models import load_model, build_model, save_model, interpolate_weights
 >>> model = load_model("reference")                             # trained ZooModel, eval mode
 >>> prediction = model.predict_fractions(images, mc_samples=5)  # mean vote fractions and spread
 >>> fresh = build_model("imagenet", schema="decals_dr5")        # EfficientNet-Lite0 + a new Dirichlet head
 >>> save_model(fresh, "runs/mine/model", {"image_size": 128})
+>>> robust = interpolate_weights(fresh, model, alpha=0.8)       # WiSE-FT: 0.2 ImageNet + 0.8 trained encoder
 
 :func:`load_model` is the one loader: ``model=`` is ``"reference"``, ``"imagenet"``,
 ``"imagenet-timm"``, ``"scratch"``, ``"hf_hub:mwalmsley/zoobot-encoder-…"``, ``"local-dir:/path"``, a
 pretrained, fine-tuned or run folder, or a module (see :mod:`.loader` for what each returns and
 :mod:`.sources` for how names resolve). :mod:`.checkpoints` is the folder format.
 
-Module layers, bottom up (no cycles): ``sources``, ``normalise``, ``heads``, ``imagenet_lite0`` →
+Module layers, bottom up (no cycles): ``sources``, ``normalise``, ``heads``, ``imagenet_lite0``, ``interpolate`` →
 ``encoders`` (timm encoders) → ``encoder_model`` → ``zoo_model``, ``finetuned`` → ``checkpoints`` → ``loader``.
 """
 
@@ -20,6 +21,7 @@ from .encoder_model import EncoderModel
 from .encoders import DEFAULT_BACKBONE, encoder_in_chans
 from .finetuned import FEATURE_SCALINGS, FinetuneModel, scale_features
 from .heads import DirichletHead
+from .interpolate import interpolate_weights
 from .imagenet_lite0 import LITE0_MEAN, LITE0_STD, create_lite0_imagenet, lite0_imagenet_state_dict
 from .loader import build_encoder, build_model, load_encoder, load_model
 from .normalise import InputNormaliser
@@ -46,6 +48,7 @@ __all__ = [
     "build_encoder",
     "build_model",
     "create_lite0_imagenet",
+    "interpolate_weights",
     "encoder_in_chans",
     "is_offline",
     "lite0_imagenet_state_dict",
