@@ -40,6 +40,7 @@ from galzoo_tools.models import (
     save_model,
 )
 from galzoo_tools.models.interpolate import PARTS
+from galzoo_tools.pretrain import split_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_reference_model
@@ -69,18 +70,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def split_file(run: Path) -> Path:
-    """The trained run's split (``split.csv`` or ``split.csv.gz``), needed for the baseline."""
-    for name in ("split.csv", "split.csv.gz"):
-        if (run / name).is_file():
-            return run / name
-    sys.exit(f"bench_weight_interpolation: {run} has no split.csv(.gz); pass a pretrain run's model folder")
-
-
 def save_interpolated(args: argparse.Namespace) -> dict[float, Path]:
     """One model folder per alpha under ``args.out``; returns alpha → folder."""
     folder = Path(resolve_model_source(args.model).location)
-    split, config = split_file(folder.parent), read_model_config(folder)
+    split, config = split_path(folder.parent), read_model_config(folder)
     trained = load_model(folder, device="cpu").float()
     start = build_model("imagenet", schema=config["schema"], backbone=config["backbone"])
     folders = {}

@@ -39,7 +39,7 @@ from galzoo_tools.models import (
     resolve_model_source,
     save_model,
 )
-from galzoo_tools.pretrain import read_split
+from galzoo_tools.pretrain import read_split, split_path
 from galzoo_tools.pretrain.frozen import N_SYMMETRIES, symmetry_view
 from galzoo_tools.schema import decals_dr5
 from galzoo_tools.synthetic import trained_universe
@@ -121,9 +121,8 @@ def main() -> None:
     save_model(model, args.out / "model", {**{k: config[k] for k in RUN_KEYS if k in config},
                                             "val_loss": best, "head_refit": {"from": str(args.model),
                                                                              "views": args.views}})
-    for name in ("split.csv", "split.csv.gz"):
-        if (folder.parent / name).is_file():
-            shutil.copy(folder.parent / name, args.out / name)
+    split_file = split_path(folder.parent)
+    shutil.copy(split_file, args.out / split_file.name)
     write_metrics(args.out / "metrics.json", {"val_loss": best, "history": history, "views": args.views,
                                               "seconds": round(time.perf_counter() - start, 1)})
     print(f"best validation loss {best:.3f}; model in {args.out / 'model'}")

@@ -21,8 +21,8 @@ from .encoder_model import EncoderModel
 from .encoders import DEFAULT_BACKBONE, encoder_in_chans
 from .finetuned import FEATURE_SCALINGS, FinetuneModel, scale_features
 from .heads import DirichletHead
-from .interpolate import interpolate_weights
 from .imagenet_lite0 import LITE0_MEAN, LITE0_STD, create_lite0_imagenet, lite0_imagenet_state_dict
+from .interpolate import interpolate_weights
 from .loader import build_encoder, build_model, load_encoder, load_model
 from .normalise import InputNormaliser
 from .sources import (
@@ -48,8 +48,8 @@ __all__ = [
     "build_encoder",
     "build_model",
     "create_lite0_imagenet",
-    "interpolate_weights",
     "encoder_in_chans",
+    "interpolate_weights",
     "is_offline",
     "lite0_imagenet_state_dict",
     "load_encoder",

@@ -5,7 +5,7 @@
 >>> metrics["vote_mae"]
 
 The stages, for use one at a time: :mod:`.config` (:class:`PretrainConfig`, :class:`TrainConfig`),
-:mod:`.data` (:func:`split_catalog`, :func:`read_split`), :mod:`.model` (:func:`starting_model`),
+:mod:`.data` (:func:`split_catalog`, :func:`read_split`, :func:`split_path`), :mod:`.model` (:func:`starting_model`),
 :mod:`.train` (:func:`fit`, which checkpoints every epoch and resumes exactly; DDP under
 ``torchrun``), :mod:`.frozen` (train only an encoder's top, on cached outputs of its frozen
 bottom for the eight exact symmetries), :mod:`.evaluate` (:func:`predict_vote_fractions`, vote MAE against a mean-fraction
@@ -14,7 +14,7 @@ them in turn) and :mod:`.plots` (loss curves, predicted against observed, calibr
 """
 
 from .config import PretrainConfig, TrainConfig
-from .data import DeviceBatches, read_split, split_catalog
+from .data import DeviceBatches, read_split, split_catalog, split_path
 from .distributed import DistributedContext, distributed_context
 from .evaluate import (
     VAL_CHECK_SIZE,
@@ -60,6 +60,7 @@ __all__ = [
     "pretrain",
     "read_checkpoint",
     "read_split",
+    "split_path",
     "remeasure_run",
     "simulated_truth",
     "split_catalog",

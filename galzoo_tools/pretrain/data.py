@@ -22,7 +22,7 @@ from ..augment import to_float_images
 from .config import DEVICE_DATA_FRACTION, TrainConfig
 from .distributed import DistributedContext
 
-__all__ = ["split_catalog", "read_split", "DeviceBatches"]
+__all__ = ["split_catalog", "read_split", "split_path", "DeviceBatches"]
 
 
 def split_catalog(
@@ -41,13 +41,18 @@ def split_catalog(
     return take[train].reset_index(drop=True), take[val].reset_index(drop=True), take[test].reset_index(drop=True)
 
 
-def read_split(run_dir: str | os.PathLike) -> pd.DataFrame:
-    """A pretrain run's ``split.csv`` (or ``split.csv.gz``, as the committed reference model keeps it)."""
+def split_path(run_dir: str | os.PathLike) -> Path:
+    """Where a pretrain run keeps its split: ``split.csv`` (or ``split.csv.gz``, as the committed reference model)."""
     run_dir = Path(run_dir)
     for name in ("split.csv", "split.csv.gz"):
         if (run_dir / name).exists():
-            return pd.read_csv(run_dir / name)
+            return run_dir / name
     raise FileNotFoundError(f"{run_dir} has no split.csv or split.csv.gz: is it a galzoo pretrain output folder?")
+
+
+def read_split(run_dir: str | os.PathLike) -> pd.DataFrame:
+    """A pretrain run's split (:func:`split_path`) as a table of ``id_str`` and ``split``."""
+    return pd.read_csv(split_path(run_dir))
 
 
 def _epoch_indices(n: int, shuffle: bool, seed: int, ctx: DistributedContext, epoch: int) -> torch.Tensor:
