@@ -67,3 +67,32 @@ def test_zero_shot_scores_models_with_a_vote_head_and_skips_bare_encoders(bench,
     assert set(answers) == set(decals_dr5.label_cols)
     assert all(0.0 <= cell["fraction AUC"] <= 1.0 for cell in answers.values())
     assert "reference's own answers" in capsys.readouterr().out
+
+
+def test_zero_shot_adapts_a_plus_adabn_model_to_the_images(bench):
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (12, 3, 128, 128), dtype=torch.uint8)
+    y = np.array([0, 1] * 6)
+    result = bench.zero_shot(["reference", "reference+adabn"], images, y, np.arange(12), top=3)
+    assert list(result) == ["reference", "reference+adabn"]
+    plain, adapted = (np.array([cell["fraction AUC"] for cell in result[name]["answers"].values()])
+                      for name in result)
+    assert not np.allclose(plain, adapted)  # other statistics, other answers
+
+
+def test_transfer_table_prints_both_paired_gaps(bench):
+    import pandas as pd
+
+    rows = []
+    for repeat in range(3):
+        for model, accuracy in (("reference", 0.80), ("imagenet", 0.75),
+                                ("reference+adabn", 0.86), ("imagenet+adabn", 0.76)):
+            rows.append({"model": model, "budget": 32, "repeat": repeat, "accuracy": accuracy + 0.01 * repeat,
+                         "roc_auc": accuracy})
+    table, numbers = bench.transfer_table(pd.DataFrame(rows), ["reference", "imagenet", "reference+adabn",
+                                                              "imagenet+adabn"])
+    assert numbers["reference_minus_imagenet"]["32"]["accuracy"]["mean"] == pytest.approx(0.05)
+    assert numbers["adapted_reference_minus_imagenet"]["32"]["accuracy"]["mean"] == pytest.approx(0.11)
+    assert {"ref−imnet acc", "ref+adabn−imnet acc"} <= set(table.columns)
+    only_plain, numbers = bench.transfer_table(pd.DataFrame(rows[:2]), ["reference", "imagenet"])
+    assert "adapted_reference_minus_imagenet" not in numbers
