@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["BatchAugment", "to_float_images"]
+__all__ = ["BatchAugment", "SurveyJitter", "to_float_images"]
 
 
 def to_float_images(images: torch.Tensor) -> torch.Tensor:
@@ -76,3 +76,74 @@ class BatchAugment(nn.Module):
 
     def extra_repr(self) -> str:
         return f"size={self.size}, crop_scale={self.crop_scale}, rotate={self.rotate}, flip={self.flip}"
+
+
+class SurveyJitter(nn.Module):
+    """Random changes of how a survey renders a galaxy, per image of a ``(B, C, H, W)`` batch.
+
+    Domain randomisation (Tobin et al. 2017): a model trained on simulated images meets real ones
+    whose colour balance, stretch, seeing and noise differ from every simulated survey, so each
+    training image gets its own, in this order: a gamma stretch ``x ** g`` with ``log g`` uniform in
+    ``±gamma``; a brightness gain and one gain per band, log-normal with widths ``gain`` and
+    ``band_gain``; a saturation ``s`` uniform in ``saturation`` (0: grey, 1: unchanged); with
+    probability ``blur_p`` a Gaussian blur of width uniform in ``(0, blur_sigma)`` pixels; Gaussian
+    noise of width uniform in ``(0, noise)``. Input and output: float in [0, 1] (uint8 is converted).
+    Uses the global torch RNG, so seeded runs repeat exactly.
+    """
+
+    def __init__(
+        self,
+        gamma: float = 0.35,
+        gain: float = 0.2,
+        band_gain: float = 0.12,
+        saturation: tuple[float, float] = (0.0, 1.2),
+        blur_p: float = 0.5,
+        blur_sigma: float = 1.5,
+        noise: float = 0.03,
+    ) -> None:
+        super().__init__()
+        if min(gamma, gain, band_gain, blur_sigma, noise) < 0 or not 0 <= blur_p <= 1:
+            raise ValueError("SurveyJitter widths must be >= 0 and blur_p in [0, 1]")
+        if not 0 <= saturation[0] <= saturation[1]:
+            raise ValueError(f"saturation must satisfy 0 <= low <= high, got {saturation}")
+        self.gamma, self.gain, self.band_gain = gamma, gain, band_gain
+        self.saturation, self.blur_p, self.blur_sigma, self.noise = saturation, blur_p, blur_sigma, noise
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = to_float_images(images)
+        b, c = x.shape[:2]
+        dev, dt = x.device, x.dtype
+
+        def uniform(low: float, high: float, *shape: int) -> torch.Tensor:
+            return torch.empty(b, *shape, device=dev, dtype=dt).uniform_(low, high)
+
+        x = x.clamp(min=1e-6) ** uniform(-self.gamma, self.gamma, 1, 1, 1).exp()
+        gains = (torch.randn(b, 1, 1, 1, device=dev, dtype=dt) * self.gain
+                 + torch.randn(b, c, 1, 1, device=dev, dtype=dt) * self.band_gain).exp()
+        x = x * gains
+        if c > 1:
+            grey = x.mean(dim=1, keepdim=True)
+            x = grey + uniform(*self.saturation, 1, 1, 1) * (x - grey)
+        if self.blur_p > 0 and self.blur_sigma > 0:
+            x = self._blur(x)
+        if self.noise > 0:
+            x = x + torch.randn_like(x) * uniform(0, self.noise, 1, 1, 1)
+        return x.clamp_(0, 1)
+
+    def _blur(self, x: torch.Tensor) -> torch.Tensor:
+        """Each image blurred by its own separable Gaussian (width 0 for the images left sharp)."""
+        b, c, h, w = x.shape
+        radius = max(1, math.ceil(2.5 * self.blur_sigma))
+        sigma = torch.rand(b, device=x.device, dtype=x.dtype) * self.blur_sigma
+        sigma = torch.where(torch.rand(b, device=x.device) < self.blur_p, sigma, torch.zeros_like(sigma))
+        offsets = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+        kernel = torch.exp(-0.5 * (offsets[None] / sigma.clamp(min=1e-3)[:, None]) ** 2)
+        kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(c, dim=0)  # (B*C, K)
+        flat = F.pad(x.reshape(1, b * c, h, w), (radius, radius, radius, radius), mode="reflect")
+        flat = F.conv2d(flat, kernel[:, None, None, :], groups=b * c)
+        flat = F.conv2d(flat, kernel[:, None, :, None], groups=b * c)
+        return flat.reshape(b, c, h, w)
+
+    def extra_repr(self) -> str:
+        return (f"gamma={self.gamma}, gain={self.gain}, band_gain={self.band_gain}, saturation={self.saturation}, "
+                f"blur_p={self.blur_p}, blur_sigma={self.blur_sigma}, noise={self.noise}")

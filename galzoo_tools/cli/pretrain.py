@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
         args.scale, **{k: v for k, v in scale_overrides.items() if v is not None}, backbone=args.backbone,
         init=args.init, channels=args.channels, lr=args.lr, seed=args.seed, num_workers=args.workers,
         half=args.half, survey=args.survey, frozen_blocks=args.frozen_blocks,
+        survey_jitter=args.survey_jitter,
     )
     metrics = pretrain(config, args.out, catalog=args.catalog, resume=args.resume, progress=not args.quiet)
     if metrics:
@@ -72,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="freeze the stem and first N blocks, run them once per galaxy for the 8 quarter-turn/flip "
                         "symmetries and train the rest on those outputs (faster on a CPU; default 0: the whole "
                         "network, any angle)")
+    p.add_argument("--survey-jitter", action="store_true",
+                   help="also give every training image its own colour balance, stretch, blur and noise "
+                        "(domain randomisation; whole-network training only)")
     add_out_arguments(p, resume=True)
     add_quiet_argument(p)
     p.set_defaults(run=run)

@@ -78,6 +78,10 @@ class PretrainConfig(TrainConfig):
     first ``N`` blocks, runs them once per galaxy for the eight exact symmetries and trains the rest
     on those stored outputs (:mod:`~galzoo_tools.pretrain.frozen`): several times faster where
     compute is short (a CPU), with quarter turns and flips as the only augmentation."""
+    survey_jitter: bool = False
+    """Also give every training image its own colour balance, stretch, blur and noise
+    (:class:`~galzoo_tools.augment.SurveyJitter`), so the model learns less of how one simulated
+    survey renders; whole-network training only (``frozen_blocks`` 0)."""
 
     @classmethod
     def for_scale(cls, scale: str | Scale | None = None, **overrides: object) -> "PretrainConfig":

@@ -46,7 +46,7 @@ def pretrain(
     ``OUT/last_checkpoint.pt``, and refuses (``ValueError`` naming the keys) when that run had
     another catalog, split, seed, learning rate, number of epochs, backbone, image size or channels.
     """
-    from ..augment import BatchAugment
+    from ..augment import BatchAugment, SurveyJitter
     from ..catalog import read_catalog
     from ..datasets import GalaxyDataset, resize_transform
     from ..jsonio import write_metrics
@@ -68,6 +68,9 @@ def pretrain(
     if config.frozen_blocks and ctx.enabled:
         raise ValueError("frozen_blocks caches the frozen blocks' outputs in one process: run it without torchrun")
     check_frozen_blocks(config.backbone, config.frozen_blocks)  # before rendering galaxies or writing files
+    if config.frozen_blocks and config.survey_jitter:
+        raise ValueError("survey_jitter augments every image afresh, which frozen_blocks' stored outputs cannot: "
+                         "use one or the other")
     out_dir.mkdir(parents=True, exist_ok=True)
 
     if catalog is None:
@@ -93,7 +96,7 @@ def pretrain(
         "catalog": catalog_setting,
         "split": hashlib.sha256(split.to_csv(index=False).encode()).hexdigest()[:16],
         "seed": seed, "lr": config.lr, "epochs": config.epochs, "backbone": config.backbone, "image_size": image_size,
-        "channels": channels, "frozen_blocks": config.frozen_blocks,
+        "channels": channels, "frozen_blocks": config.frozen_blocks, "survey_jitter": config.survey_jitter,
     }
     if resume:
         check_resume_settings(out_dir / CHECKPOINT_NAME, settings, warn=False)  # fit() warns if it has none
@@ -117,6 +120,9 @@ def pretrain(
     def save_whole(trained: torch.nn.Module, record: dict) -> None:
         save_best(model, record)  # with frozen blocks fit trains the top; the saved model is the whole one
 
+    augment = BatchAugment(image_size)
+    if config.survey_jitter:
+        augment = torch.nn.Sequential(augment, SurveyJitter())
     frozen_seconds = 0.0
     if config.frozen_blocks:
         bottom, top = split_encoder(model.to(device if device is not None else get_device()), config.frozen_blocks)
@@ -128,7 +134,7 @@ def pretrain(
                      device=device, progress=progress, on_best=save_whole, settings=settings)
     else:
         result = fit(model, train_data, val_data, out_dir, config.train_config(), schema=decals_dr5, resume=resume,
-                     device=device, progress=progress, on_best=save_best, augment=BatchAugment(image_size),
+                     device=device, progress=progress, on_best=save_best, augment=augment,
                      settings=settings)
     if not ctx.is_main:
         return {}
@@ -149,7 +155,7 @@ def pretrain(
         "cache_seconds": result.cache_seconds,
         "backbone": config.backbone,
         "init": config.init,
-        "frozen_blocks": config.frozen_blocks,
+        "frozen_blocks": config.frozen_blocks, "survey_jitter": config.survey_jitter,
         **({"frozen_cache_seconds": frozen_seconds} if config.frozen_blocks else {}),
         "image_size": image_size,
         "batch_size": result.batch_size,  # fewer than asked when there were fewer training galaxies

@@ -244,3 +244,14 @@ def test_frozen_blocks_must_leave_a_block_to_train(tmp_path, monkeypatch, capsys
     run = tmp_path / "run"
     assert not run.exists() or not any(run.iterdir())  # refused before the split (or anything else) was written
     assert not render_cache.exists() or not any(render_cache.rglob("catalog.parquet"))
+
+
+def test_survey_jitter_is_recorded_and_refused_with_frozen_blocks(cache, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GALZOO_CACHE", str(cache))  # the same universe as `trained`
+    monkeypatch.setenv("GALZOO_OFFLINE", "1")
+    assert main([*TRAINED_ARGS, "--frozen-blocks", "5", "--survey-jitter", "--out", str(tmp_path / "both")]) == 1
+    assert "frozen_blocks" in capsys.readouterr().err
+    out = tmp_path / "jitter"
+    assert main([*TRAINED_ARGS, "--epochs", "1", "--survey-jitter", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["survey_jitter"] is True
+    assert torch.load(out / "last_checkpoint.pt", weights_only=True)["settings"]["survey_jitter"] is True
