@@ -1,7 +1,8 @@
 """Training images/s: galzoo's loop (real PNGs, augmentation, loss, checkpoints) vs a bare loop.
 
 Also prints the cost of augmenting one batch per image (torchvision, in the loader) and as a
-batch (BatchAugment), which is why the loop augments on the device.
+batch (BatchAugment), which is why the loop augments on the device, and of one AdamW step with
+PyTorch's per-tensor loop and with the fused kernel ``fit`` uses (``training_step.adamw``).
 
 The bare loop is forward + backward + AdamW step of the same model on one in-memory tensor
 batch: the most a training loop could reach. Like ``fit``, it runs inside
@@ -39,7 +40,7 @@ from galzoo_tools.synthetic import write_universe
 from galzoo_tools.catalog import read_catalog
 from galzoo_tools.config import get_device
 from galzoo_tools.pretrain import TrainConfig, fit
-from galzoo_tools.training_step import amp_dtype, default_channels_last
+from galzoo_tools.training_step import adamw, amp_dtype, default_channels_last
 
 
 def bare_images_per_second(backbone: str, size: int, batch: int, steps: int, device: torch.device,
@@ -55,7 +56,7 @@ def bare_images_per_second(backbone: str, size: int, batch: int, steps: int, dev
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    opt = adamw(model.parameters(), device, lr=1e-3)  # the optimiser fit uses
     counts = torch.randint(0, 5, (batch, decals_dr5.n_answers), device=device).float()
     for i in range(steps + 2):
         if i == 2:
@@ -85,6 +86,26 @@ def augmentation_ms_per_batch(size: int, batch: int, repeats: int = 10) -> tuple
         start = time.perf_counter()
         for _ in range(repeats):
             fn()
+        timings.append((time.perf_counter() - start) / repeats * 1e3)
+    return timings[0], timings[1]
+
+
+def optimiser_ms_per_step(backbone: str, device: torch.device, repeats: int = 20) -> tuple[float, float]:
+    """Milliseconds for one AdamW step over the whole model: PyTorch's per-tensor loop vs ``adamw``'s fused kernel."""
+    model = build_model("scratch", backbone=backbone).to(device)
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    timings = []
+    for fused in (False, True):
+        opt = adamw(model.parameters(), device, lr=1e-3) if fused else torch.optim.AdamW(model.parameters(), lr=1e-3)
+        for i in range(repeats + 3):
+            if i == 3:
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                start = time.perf_counter()
+            opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         timings.append((time.perf_counter() - start) / repeats * 1e3)
     return timings[0], timings[1]
 
@@ -142,6 +163,9 @@ def main() -> None:
     for batch in args.bare_batches:
         rate = bare_images_per_second(args.backbone, args.size, batch, max(4, args.n // batch // 2), device)
         print(f"bare loop at batch {batch}: {rate:.1f} images/s ({rate / bare:.2f} x batch {args.batch})")
+    plain, fused = optimiser_ms_per_step(args.backbone, device)
+    print(f"one AdamW step over the model: plain {plain:.1f} ms, fused (training_step.adamw, what fit uses) "
+          f"{fused:.1f} ms ({plain / fused:.1f}x faster)")
     per_image, batched = augmentation_ms_per_batch(args.size, args.batch)
     print(f"augmenting one batch of {args.batch}: per image (torchvision) {per_image:.1f} ms, "
           f"BatchAugment {batched:.1f} ms ({per_image / batched:.1f}x faster)")

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
-__all__ = ["warmup_cosine", "amp_dtype", "autocast", "default_channels_last", "OptimiserStep", "EarlyStopping"]
+__all__ = ["warmup_cosine", "amp_dtype", "autocast", "default_channels_last", "adamw", "OptimiserStep", "EarlyStopping"]
 
 
 def warmup_cosine(
@@ -56,6 +56,18 @@ def default_channels_last(device: torch.device) -> bool:
     (``benchmarks/bench_training.py`` prints both). Other devices keep the default layout.
     """
     return device.type in ("cuda", "cpu")
+
+
+def adamw(params: Iterable[nn.Parameter] | Iterable[dict], device: torch.device, **settings: float) -> torch.optim.AdamW:
+    """AdamW, with PyTorch's fused kernel on CUDA and CPU (where it is supported).
+
+    The fused update handles every parameter tensor (149 in EfficientNet-Lite0) in one kernel.
+    On a CPU PyTorch's default is a loop over the tensors: ``benchmarks/bench_training.py``
+    measured one step at ~10 ms that way and 2-3 ms fused on 2 cores. On CUDA the default already
+    groups tensors ("foreach"); PyTorch documents fused as the faster of the two. ``settings``
+    are AdamW's (``lr``, ``weight_decay``, ...); ``params`` may be parameter groups.
+    """
+    return torch.optim.AdamW(params, fused=device.type in ("cuda", "cpu"), **settings)
 
 
 class OptimiserStep:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from galzoo_tools.training_step import EarlyStopping, OptimiserStep, warmup_cosine
+from galzoo_tools.training_step import EarlyStopping, OptimiserStep, adamw, warmup_cosine
 
 
 def test_warmup_then_cosine_down_to_the_floor():
@@ -60,3 +60,28 @@ def test_early_stopping_counts_epochs_without_a_real_improvement():
     assert not stopping.update(math.nan, 3)
     assert not stopping.update(4.5, 4) and stopping.stopped
     assert (stopping.best_loss, stopping.best_epoch) == (4.0, 2)
+
+
+def test_adamw_is_fused_on_cpu_and_steps_like_plain_adamw():
+    torch.manual_seed(0)
+    fused_model, plain_model = nn.Linear(4, 3), nn.Linear(4, 3)
+    plain_model.load_state_dict(fused_model.state_dict())
+    start = fused_model.weight.detach().clone()
+    groups = [{"params": [fused_model.weight], "lr": 0.01}, {"params": [fused_model.bias], "lr": 0.05}]
+    fused = adamw(groups, torch.device("cpu"), weight_decay=0.1)
+    plain = torch.optim.AdamW([{"params": [plain_model.weight], "lr": 0.01}, {"params": [plain_model.bias], "lr": 0.05}],
+                              weight_decay=0.1)
+    assert fused.defaults["fused"] and not plain.defaults["fused"]
+    x = torch.randn(16, 4)
+    for _ in range(5):
+        for model, optimiser in ((fused_model, fused), (plain_model, plain)):
+            optimiser.zero_grad()
+            model(x).pow(2).sum().backward()
+            optimiser.step()
+    assert (fused_model.weight - start).abs().mean() > 0.02  # it moved: five steps of up to lr each
+    for a, b in zip(fused_model.parameters(), plain_model.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_adamw_falls_back_to_the_plain_kernel_elsewhere():
+    assert not adamw(nn.Linear(2, 1).parameters(), torch.device("meta"), lr=1e-3).defaults["fused"]

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..augment import BatchAugment, to_float_images
 from ..cpu_memory import keep_freed_memory
-from ..training_step import EarlyStopping, OptimiserStep, amp_dtype, autocast, default_channels_last
+from ..training_step import EarlyStopping, OptimiserStep, adamw, amp_dtype, autocast, default_channels_last
 from .data import check_class_counts, split_labelled
 from .model import FeatureScaling, FinetuneModel, feature_chain, set_trainable_blocks, layer_decay_param_groups
 from ..representations import embed
@@ -204,7 +204,7 @@ def fit_finetune(model: FinetuneModel, images: torch.Tensor, y: np.ndarray, conf
     batch = min(config.batch_size, len(train))
     steps_per_epoch = max(1, len(train) // batch)
     step = OptimiserStep(
-        torch.optim.AdamW(layer_decay_param_groups(model, config.lr, config.layer_decay, config.weight_decay)),
+        adamw(layer_decay_param_groups(model, config.lr, config.layer_decay, config.weight_decay), device),
         [p for p in model.parameters() if p.requires_grad], steps_per_epoch * config.epochs, config.warmup_fraction,
         min_warmup=10, grad_clip=config.grad_clip, device=device, amp=amp,
     )

@@ -31,7 +31,7 @@ from ..config import get_device
 from ..cpu_memory import keep_freed_memory
 from ..losses import dirichlet_multinomial_loss
 from ..schema import Schema, decals_dr5
-from ..training_step import EarlyStopping, OptimiserStep, autocast, default_channels_last
+from ..training_step import EarlyStopping, OptimiserStep, adamw, autocast, default_channels_last
 from .config import TrainConfig
 from .data import DeviceBatches, _data_on_device, _epoch_indices, _loader, _to_device
 from .distributed import DistributedContext, distributed_context
@@ -235,7 +235,7 @@ def fit(
     per_replica = math.ceil(len(train_data) / ctx.world_size)
     steps_per_epoch = max(1, per_replica // config.batch_size)
     step = OptimiserStep(
-        torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay), model.parameters(),
+        adamw(model.parameters(), device, lr=config.lr, weight_decay=config.weight_decay), model.parameters(),
         steps_per_epoch * config.epochs, config.warmup_fraction, min_lr_fraction=config.min_lr_fraction,
         grad_clip=config.grad_clip, device=device, amp=amp,
     )
