@@ -2,7 +2,8 @@
 
 Also prints the cost of augmenting one batch per image (torchvision, in the loader) and as a
 batch (BatchAugment), which is why the loop augments on the device, and of one AdamW step with
-PyTorch's per-tensor loop and with the fused kernel ``fit`` uses (``training_step.adamw``).
+PyTorch's default kernel (a loop over the tensors on a CPU, "foreach" on CUDA) and with the fused
+kernel ``fit`` uses (``training_step.adamw``).
 
 The bare loop is forward + backward + AdamW step of the same model on one in-memory tensor
 batch: the most a training loop could reach. Like ``fit``, it runs inside
@@ -91,7 +92,7 @@ def augmentation_ms_per_batch(size: int, batch: int, repeats: int = 10) -> tuple
 
 
 def optimiser_ms_per_step(backbone: str, device: torch.device, repeats: int = 20) -> tuple[float, float]:
-    """Milliseconds for one AdamW step over the whole model: PyTorch's per-tensor loop vs ``adamw``'s fused kernel."""
+    """Milliseconds for one AdamW step over the whole model: PyTorch's default kernel vs ``adamw``'s fused one."""
     model = build_model("scratch", backbone=backbone).to(device)
     for p in model.parameters():
         p.grad = torch.randn_like(p)
@@ -164,7 +165,7 @@ def main() -> None:
         rate = bare_images_per_second(args.backbone, args.size, batch, max(4, args.n // batch // 2), device)
         print(f"bare loop at batch {batch}: {rate:.1f} images/s ({rate / bare:.2f} x batch {args.batch})")
     plain, fused = optimiser_ms_per_step(args.backbone, device)
-    print(f"one AdamW step over the model: plain {plain:.1f} ms, fused (training_step.adamw, what fit uses) "
+    print(f"one AdamW step over the model: PyTorch's default {plain:.1f} ms, fused (training_step.adamw, what fit uses) "
           f"{fused:.1f} ms ({plain / fused:.1f}x faster)")
     per_image, batched = augmentation_ms_per_batch(args.size, args.batch)
     print(f"augmenting one batch of {args.batch}: per image (torchvision) {per_image:.1f} ms, "
